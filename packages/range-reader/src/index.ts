@@ -1,2 +1,8 @@
-/** Package name, for diagnostics. Placeholder until the package's issue fills it. */
-export const packageName = '@oci2lxc/range-reader';
+export {
+  RangeReader,
+  DEFAULT_STREAM_CHUNK,
+  type PositionalFile,
+  type SeekWhence,
+  type RangeReadStreamOptions,
+} from './range-reader.js';
+export { RangeReaderError, ShortReadError, type RangeReaderErrorCode } from './errors.js';
