@@ -1,2 +1,11 @@
-/** Package name, for diagnostics. Placeholder until the package's issue fills it. */
-export const packageName = '@oci2lxc/lxc-config';
+export type { EnvRoute, ImageConfig, LxcCapabilities, LxcConfigLine, LxcPlan, ParsedSignal, ResolvedUser, StartWrapper } from './types.js';
+export { LxcConfigError, type LxcConfigErrorCode } from './errors.js';
+export { capabilitiesFor, detectCapabilities } from './capabilities.js';
+export { buildLxcConfig, DEFAULT_WRAPPER_PATH, type BuildOptions } from './build.js';
+export { renderLxcConfig, type RenderOptions } from './render.js';
+export { writeStartWrapper } from './wrapper.js';
+export { resolveUser } from './user.js';
+export { parseSignal } from './signal.js';
+export { shellQuote } from './shell.js';
+export { splitInitCmd } from './initcmd.js';
+export { DEFAULT_PATH } from './env.js';

@@ -1,0 +1,29 @@
+/** Stable error codes of {@link LxcConfigError}. */
+export type LxcConfigErrorCode =
+  | 'EMPTY_COMMAND'
+  | 'UNREPRESENTABLE_ARGUMENT'
+  | 'NO_SHELL'
+  | 'UNKNOWN_USER'
+  | 'UNKNOWN_GROUP'
+  | 'UNKNOWN_SIGNAL'
+  | 'INVALID_VALUE'
+  | 'UNSAFE_ROOTFS_PATH'
+  | 'LXC_NOT_FOUND';
+
+/** Every error this package throws on bad input. `field` names the image-config field (e.g. `Cmd[2]`, `Env[0]`, `User`). */
+export class LxcConfigError extends Error {
+  override readonly name = 'LxcConfigError';
+  readonly code: LxcConfigErrorCode;
+  readonly field: string | undefined;
+
+  constructor(code: LxcConfigErrorCode, message: string, field?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.field = field;
+  }
+}
+
+/** Quote a value for an error message so control characters and spaces are visible. */
+export function show(value: string): string {
+  return JSON.stringify(value);
+}
