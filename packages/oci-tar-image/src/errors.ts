@@ -15,7 +15,9 @@ export type OciImageErrorCode =
   | 'NO_MATCHING_REF'
   | 'AMBIGUOUS_IMAGE'
   | 'INDEX_TOO_DEEP'
-  | 'LINK_LOOP';
+  | 'LINK_LOOP'
+  /** A platform string that cannot be parsed (`parsePlatform`). */
+  | 'INVALID_PLATFORM';
 
 export class OciImageError extends Error {
   override readonly name = 'OciImageError';

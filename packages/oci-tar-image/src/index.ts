@@ -1,2 +1,23 @@
-/** Package name, for diagnostics. Placeholder until the package's issue fills it. */
-export const packageName = '@oci2lxc/oci-tar-image';
+export { openImageArchive, type OpenOptions } from './archive.js';
+export { isImageArchive } from './probe.js';
+export { OciImageError, type OciImageErrorCode } from './errors.js';
+export { parsePlatform, formatPlatform, normalizePlatform, hostPlatform } from './platform.js';
+export { validateDigest, type ParsedDigest, type DigestAlgorithm } from './digest.js';
+export { MediaTypes, layerCompression } from './media-types.js';
+export { MAX_JSON_SIZE } from './json-blob.js';
+export { MAX_INDEX_DEPTH } from './oci-layout.js';
+export type {
+  Platform,
+  Descriptor,
+  RuntimeConfig,
+  ImageConfig,
+  ImageManifest,
+  Compression,
+  Layer,
+  ImageSummary,
+  ArchiveFormat,
+  SelectOptions,
+  LayerStreamOptions,
+  ImageArchive,
+  Image,
+} from './types.js';

@@ -1,0 +1,190 @@
+// Opening an image archive: index the tar by its headers, recognise the format, list the images.
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { RangeReader } from '@oci2lxc/range-reader';
+import { addRefs, type Candidate, type LayerSource, type ResolvedImage } from './candidate.js';
+import { parseDockerManifest, readDockerArchive } from './docker-archive.js';
+import { OciImageError } from './errors.js';
+import { CountingFile } from './file-source.js';
+import { readJsonFile, type ArchiveContext } from './json-blob.js';
+import { MAX_INDEX_DEPTH, readOciLayout } from './oci-layout.js';
+import { selectCandidate } from './select.js';
+import { indexTar } from './tar-index.js';
+import type { ArchiveFormat, Image, ImageArchive, ImageConfig, ImageManifest, ImageSummary, Layer, LayerStreamOptions, Platform, SelectOptions } from './types.js';
+import { verifyingStream } from './verify-stream.js';
+
+export interface OpenOptions {
+  /** Bound on image indexes nested below index.json (default 8): deeper is `INDEX_TOO_DEEP`. */
+  maxIndexDepth?: number;
+}
+
+/**
+ * Opens an OCI image layout tar or a Docker archive. Reads the tar headers (never the layer
+ * data) and the small JSON files that say what the archive holds.
+ */
+export async function openImageArchive(path: string, options: OpenOptions = {}): Promise<ImageArchive> {
+  const handle = await open(path, 'r');
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new OciImageError('NOT_AN_IMAGE', `${path}: not a regular file`, { subject: path });
+    const file = new CountingFile(handle);
+    const index = await indexTar(file, stat.size, { archivePath: path });
+    const ctx: ArchiveContext = { path, file, index };
+    const hasIndex = index.resolveFile('index.json') !== undefined;
+    const dockerManifest = index.resolveFile('manifest.json') !== undefined ? await readJsonFile(ctx, 'manifest.json') : undefined;
+    let format: ArchiveFormat;
+    let candidates: Candidate[];
+    if (hasIndex) {
+      format = 'oci-layout';
+      const layout = await readOciLayout(ctx, options.maxIndexDepth ?? MAX_INDEX_DEPTH);
+      candidates = layout.candidates;
+      if (dockerManifest) await mergeRepoTags(candidates, dockerManifest.value, path);
+      if (candidates.length === 0 && layout.skipped.length > 0) {
+        throw new OciImageError('UNSUPPORTED_MEDIA_TYPE', `${path}: no runnable image; the index lists only unsupported media types: ${layout.skipped.join(', ')}`, {
+          subject: path,
+        });
+      }
+    } else if (dockerManifest) {
+      format = 'docker-archive';
+      candidates = await readDockerArchive(ctx, dockerManifest.value);
+    } else {
+      throw new OciImageError('NOT_AN_IMAGE', `${path}: not an image archive (no index.json or manifest.json)`, { subject: path });
+    }
+    if (candidates.length === 0) throw new OciImageError('NOT_AN_IMAGE', `${path}: the archive holds no runnable image`, { subject: path });
+    return new Archive(path, format, dockerManifest !== undefined && hasIndex, handle, ctx, candidates);
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/** Docker 25+ archives: names from manifest.json's RepoTags join the OCI images with the same config. */
+async function mergeRepoTags(candidates: Candidate[], manifestJson: unknown, path: string): Promise<void> {
+  let entries;
+  try {
+    entries = parseDockerManifest(manifestJson, path);
+  } catch {
+    return; // index.json is authoritative; a malformed legacy manifest.json only loses names.
+  }
+  const byConfig = new Map<string, Candidate>();
+  for (const c of candidates) byConfig.set(await c.configDigest(), c);
+  for (const e of entries) {
+    const m = /(?:^|\/)blobs\/(sha256|sha512)\/([a-f0-9]+)$/.exec(e.Config);
+    const c = m ? byConfig.get(`${m[1]}:${m[2]}`) : undefined;
+    if (c) addRefs(c.refs, e.RepoTags);
+  }
+}
+
+class Archive implements ImageArchive {
+  readonly path: string;
+  readonly format: ArchiveFormat;
+  readonly hasDockerManifest: boolean;
+  readonly images: readonly ImageSummary[];
+  readonly #handle: FileHandle;
+  readonly #ctx: ArchiveContext;
+  readonly #candidates: Candidate[];
+  #openStreams = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(path: string, format: ArchiveFormat, hasDockerManifest: boolean, handle: FileHandle, ctx: ArchiveContext, candidates: Candidate[]) {
+    this.path = path;
+    this.format = format;
+    this.hasDockerManifest = hasDockerManifest;
+    this.#handle = handle;
+    this.#ctx = ctx;
+    this.#candidates = candidates;
+    this.images = Object.freeze(
+      candidates.map((c) => Object.freeze({ refs: [...c.refs], platform: { ...c.platform }, manifestDigest: c.manifestDigest, mediaType: c.mediaType })),
+    );
+  }
+
+  get bytesRead(): number {
+    return (this.#ctx.file as CountingFile).bytesRead;
+  }
+
+  async selectImage(options: SelectOptions = {}): Promise<Image> {
+    this.#checkOpen();
+    const c = selectCandidate(this.#candidates, options, this.path);
+    return new ResolvedImageView(this, c, await c.resolve());
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#openStreams === 0) await this.#closeHandle();
+  }
+
+  /** A verifying stream over one layer's bytes; keeps the file open until it closes. */
+  layerStream(source: LayerSource, layer: Layer, what: string, options: LayerStreamOptions, onDigest: (digest: string) => void): Readable {
+    this.#checkOpen();
+    const range = new RangeReader(this.#ctx.file, source.entry.offset, source.entry.size);
+    const raw = range.createReadStream({
+      ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    });
+    const stream = verifyingStream(raw, {
+      digest: source.expectedDigest,
+      algorithm: source.algorithm,
+      size: layer.size,
+      what,
+      archivePath: this.path,
+      onDigest,
+    });
+    this.#openStreams++;
+    stream.once('close', () => {
+      this.#openStreams--;
+      if (this.#closed && this.#openStreams === 0) void this.#closeHandle();
+    });
+    return stream;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error(`${this.path}: the image archive is closed`);
+  }
+
+  #closeHandle(): Promise<void> {
+    this.#closing ??= this.#handle.close();
+    return this.#closing;
+  }
+}
+
+class ResolvedImageView implements Image {
+  readonly archive: Archive;
+  readonly manifestDigest: string;
+  readonly manifest: ImageManifest;
+  readonly configDigest: string;
+  readonly config: ImageConfig;
+  readonly platform: Platform;
+  readonly refs: string[];
+  readonly layers: readonly Layer[];
+  readonly #resolved: ResolvedImage;
+
+  constructor(archive: Archive, c: Candidate, r: ResolvedImage) {
+    this.archive = archive;
+    this.manifestDigest = r.manifestDigest;
+    this.manifest = r.manifest;
+    this.configDigest = r.configDigest;
+    this.config = r.config;
+    this.platform = { ...c.platform };
+    this.refs = [...c.refs];
+    this.layers = Object.freeze(r.layers);
+    this.#resolved = r;
+  }
+
+  openLayer(index: number, options: LayerStreamOptions = {}): Readable {
+    const layer = this.#resolved.layers[index];
+    const source = this.#resolved.sources[index];
+    if (!Number.isInteger(index) || layer === undefined || source === undefined) {
+      throw new RangeError(`layer index ${index} out of range (the image has ${this.layers.length} layers)`);
+    }
+    const what = `layer ${index} of ${this.manifestDigest}`;
+    return this.archive.layerStream(source, layer, what, options, (digest) => {
+      if (layer.digest === '') {
+        layer.digest = digest;
+        const d = this.manifest.layers[index];
+        if (d && d.digest === '') d.digest = digest;
+      }
+    });
+  }
+}
+
