@@ -1,2 +1,16 @@
-/** Package name, for diagnostics. Placeholder until the package's issue fills it. */
-export const packageName = '@oci2lxc/oci-extract';
+export { extractImage } from './extract-image.js';
+export { applyLayer } from './apply-layer.js';
+export { parseIdMap, mapId, type IdMap, type IdRange } from './idmap.js';
+export { ExtractError, type ExtractErrorCode } from './errors.js';
+export type {
+  ApplyLayerOptions,
+  ApplyLayerResult,
+  CommonOptions,
+  Compression,
+  ExtractedLayer,
+  ExtractOptions,
+  ExtractProgress,
+  ExtractResult,
+  ExtractWarning,
+  ExtractWarningCode,
+} from './types.js';

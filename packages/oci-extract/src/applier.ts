@@ -1,0 +1,442 @@
+// Applies tar entries to a rootfs, one at a time, in archive order. Every path goes through the
+// Resolver (chroot-like, never leaves the rootfs); leaves are never followed (O_EXCL|O_NOFOLLOW,
+// lstat, lchown, lutimes, `setfattr -h`); whatever is in the way of a new entry is removed first.
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { DirMetaTree } from './dir-meta.js';
+import { NodeMaker, type NodeKind } from './devices.js';
+import { ExtractError, errnoCode, type ExtractErrorCode } from './errors.js';
+import { mapId, type IdMap } from './idmap.js';
+import { bytes, cleanComponents, display, fromUtf8, joinRel } from './paths.js';
+import { PathError, Resolver } from './resolve.js';
+import type { TarEntryInfo } from './tar-entry.js';
+import type { ExtractWarning, ExtractWarningCode } from './types.js';
+import { XattrBatch } from './xattr.js';
+
+const O_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const WHITEOUT = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+
+export interface ApplierConfig {
+  /** Absolute, symlink-free path of an existing directory. */
+  root: string;
+  idMap?: IdMap;
+  signal?: AbortSignal;
+  onWarning?: (w: ExtractWarning) => void;
+}
+
+/** The entry body as tar-stream gives it. */
+export type EntryBody = AsyncIterable<Buffer>;
+
+interface Ids {
+  uid: number;
+  gid: number;
+}
+
+export class Applier {
+  readonly root: string;
+  private readonly rootBytes: string;
+  private readonly resolver: Resolver;
+  private readonly dirs = new DirMetaTree();
+  private readonly xattrs = new XattrBatch();
+  private readonly nodes = new NodeMaker();
+  private readonly isRoot = process.getuid?.() === 0;
+  private readonly warned = new Set<string>();
+  readonly warnings: ExtractWarning[] = [];
+  /** Paths (and their ancestors) this layer created or changed: whiteouts must not hit them. */
+  private upper = new Set<string>();
+  private layer: string | undefined;
+  /** Owner of directories created implicitly (mapped root). */
+  private readonly implicitIds: Ids | undefined;
+  entries = 0;
+
+  constructor(private readonly cfg: ApplierConfig) {
+    this.root = cfg.root;
+    this.rootBytes = fromUtf8(cfg.root);
+    this.resolver = new Resolver(this.rootBytes, (host) => this.makeImplicitDir(host));
+    if (cfg.idMap) {
+      const uid = mapId(cfg.idMap.uid, 0);
+      const gid = mapId(cfg.idMap.gid, 0);
+      this.implicitIds = uid !== undefined && gid !== undefined ? { uid, gid } : undefined;
+    } else {
+      this.implicitIds = { uid: 0, gid: 0 };
+    }
+  }
+
+  /** Gives a freshly created rootfs the owner of the container's root (with an id map). */
+  ownRoot(): void {
+    if (this.isRoot && this.cfg.idMap && this.implicitIds) lchownSync(bytes(this.rootBytes), this.implicitIds.uid, this.implicitIds.gid);
+  }
+
+  beginLayer(digest: string | undefined): void {
+    this.layer = digest;
+    this.upper = new Set();
+  }
+
+  async endLayer(): Promise<void> {
+    await this.xattrs.flush(
+      (rel) => this.resolver.host(rel),
+      (w) => this.warn('XATTR_SKIPPED', w.message),
+      this.layer,
+    );
+    this.upper = new Set();
+  }
+
+  /** After the last layer: directory modes and times, deepest first. */
+  finish(): void {
+    this.dirs.apply(this.rootBytes);
+    this.nodes.close();
+  }
+
+  /** Stops helper processes (after a failure). */
+  dispose(): void {
+    this.nodes.close();
+  }
+
+  async entry(e: TarEntryInfo, body: EntryBody): Promise<void> {
+    const path = display(e.name);
+    try {
+      if (this.cfg.signal?.aborted) throw this.error('ABORTED', 'extraction aborted', path);
+      this.entries++;
+      await this.dispatch(e, body, path);
+    } catch (err) {
+      throw this.wrap(err, path);
+    }
+  }
+
+  // ---- entries ------------------------------------------------------------------------------
+
+  private async dispatch(e: TarEntryInfo, body: EntryBody, path: string): Promise<void> {
+    if (e.type === 'unsupported') throw this.error('UNSUPPORTED_ENTRY', e.unsupported ?? 'unsupported entry', path);
+    const comps = cleanComponents(e.name);
+    if (comps.length === 0) {
+      if (e.type !== 'directory') throw this.error('UNSAFE_PATH', 'entry would replace the rootfs directory itself', path);
+      this.rootDir(e, path);
+      return;
+    }
+    const base = comps[comps.length - 1]!;
+    const parent = comps.slice(0, -1);
+    if (parent.some((c) => c.startsWith(WHITEOUT))) throw this.error('UNSUPPORTED_ENTRY', 'a whiteout name is used as a directory', path);
+    if (base.startsWith(WHITEOUT)) {
+      if (e.size > 0) for await (const _ of body); // whiteouts never reach the rootfs
+      this.whiteout(parent, base, path);
+      return;
+    }
+    switch (e.type) {
+      case 'file':
+        return this.file(e, parent, base, body, path);
+      case 'directory':
+        return this.directory(e, comps, parent, base, path);
+      case 'symlink':
+        return this.symlink(e, parent, base, path);
+      case 'link':
+        return this.hardlink(e, parent, base, path);
+      case 'char':
+      case 'block':
+      case 'fifo':
+        return this.node(e, parent, base, path);
+    }
+  }
+
+  private async file(e: TarEntryInfo, parent: string[], base: string, body: EntryBody, path: string): Promise<void> {
+    const ids = this.ids(e, path);
+    const { rel, host } = this.place(parent, base);
+    const hb = bytes(host);
+    let fd: number;
+    try {
+      fd = openSync(hb, O_NEW_FILE, 0o600);
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw err;
+      this.clearLeaf(rel, host);
+      fd = openSync(hb, O_NEW_FILE, 0o600);
+    }
+    this.markUpper(rel);
+    try {
+      for await (const chunk of body) {
+        let off = 0;
+        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+      }
+      if (this.shouldChown(ids)) fchownSync(fd, ids.uid, ids.gid);
+      fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
+      futimesSync(fd, e.atime, e.mtime);
+    } finally {
+      closeSync(fd);
+    }
+    this.setXattrs(rel, e, path);
+  }
+
+  private directory(e: TarEntryInfo, comps: string[], parent: string[], base: string, path: string): void {
+    const ids = this.ids(e, path);
+    const { rel, host } = this.place(parent, base);
+    const hb = bytes(host);
+    const st = lstatSync(hb, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) {
+      if (st) this.clearLeaf(rel, host, st);
+      mkdirSync(hb, 0o700); // final mode at the very end
+    }
+    if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
+    this.dirs.set(rel, { mode: e.mode, atime: e.atime, mtime: e.mtime });
+    this.resolver.remember(comps.join('/'), rel);
+    this.markUpper(rel);
+    this.setXattrs(rel, e, path);
+  }
+
+  private rootDir(e: TarEntryInfo, path: string): void {
+    const ids = this.ids(e, path);
+    if (this.shouldChown(ids)) lchownSync(bytes(this.rootBytes), ids.uid, ids.gid);
+    this.dirs.set('', { mode: e.mode, atime: e.atime, mtime: e.mtime });
+    this.setXattrs('', e, path);
+  }
+
+  private symlink(e: TarEntryInfo, parent: string[], base: string, path: string): void {
+    if (e.linkname === '') throw this.error('UNSUPPORTED_ENTRY', 'symlink with an empty target', path);
+    const ids = this.ids(e, path);
+    const { rel, host } = this.place(parent, base);
+    const hb = bytes(host);
+    this.create(rel, host, () => symlinkSync(bytes(e.linkname), hb)); // target kept verbatim
+    if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
+    lutimesSync(hb, e.atime, e.mtime);
+    this.markUpper(rel);
+    this.setXattrs(rel, e, path);
+  }
+
+  private hardlink(e: TarEntryInfo, parent: string[], base: string, path: string): void {
+    const target = cleanComponents(e.linkname);
+    const missing = (): ExtractError =>
+      this.error('HARDLINK_TARGET_MISSING', `hardlink target ${JSON.stringify(display(e.linkname))} does not exist in this or a lower layer`, path);
+    if (target.length === 0) throw this.error('UNSUPPORTED_ENTRY', 'hardlink to the root directory', path);
+    let tparent: string | undefined;
+    try {
+      tparent = this.resolver.resolveDir(target.slice(0, -1), false);
+    } catch (err) {
+      if (err instanceof PathError) throw missing();
+      throw err;
+    }
+    if (tparent === undefined) throw missing();
+    const trel = joinRel(tparent, target[target.length - 1]!);
+    const thost = this.resolver.host(trel);
+    const tst = lstatSync(bytes(thost), { throwIfNoEntry: false });
+    if (!tst) throw missing();
+    if (tst.isDirectory()) throw this.error('UNSUPPORTED_ENTRY', `hardlink to directory ${JSON.stringify(display(e.linkname))}`, path);
+    const { rel, host } = this.place(parent, base);
+    this.markUpper(rel);
+    if (rel === trel) return;
+    try {
+      // link(2) does not follow a symlink target: the link shares the symlink's inode.
+      this.create(rel, host, () => linkSync(bytes(thost), bytes(host)));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw missing();
+      throw err;
+    }
+  }
+
+  private async node(e: TarEntryInfo, parent: string[], base: string, path: string): Promise<void> {
+    const kind: NodeKind = e.type === 'char' ? 'c' : e.type === 'block' ? 'b' : 'p';
+    if (kind !== 'p' && !this.isRoot) {
+      this.warn('DEVICE_SKIPPED', 'not running as root: device nodes are skipped', path);
+      return;
+    }
+    const ids = this.ids(e, path);
+    const { rel, host } = this.place(parent, base);
+    this.clearLeaf(rel, host);
+    const failure = await this.nodes.make(host, kind, e.devmajor, e.devminor);
+    if (failure !== undefined) {
+      if (/No space left|quota/i.test(failure)) throw this.error('NO_SPACE', `no space left on device under ${this.root}: ${failure}`, path);
+      if (kind !== 'p' && /Operation not permitted/.test(failure)) {
+        this.warn('DEVICE_SKIPPED', `mknod not permitted: device nodes are skipped (${failure})`, path);
+        return;
+      }
+      throw this.error('IO_ERROR', `mknod failed: ${display(failure)}`, path);
+    }
+    const hb = bytes(host);
+    if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
+    chmodSync(hb, e.mode); // a node we just made, never a symlink
+    lutimesSync(hb, e.atime, e.mtime);
+    this.markUpper(rel);
+    this.setXattrs(rel, e, path);
+  }
+
+  // ---- whiteouts ----------------------------------------------------------------------------
+
+  private whiteout(parent: string[], base: string, path: string): void {
+    if (base === OPAQUE) {
+      this.opaque(parent);
+      return;
+    }
+    const name = base.slice(WHITEOUT.length);
+    if (name === '' || name === '.' || name === '..' || name.startsWith(WHITEOUT)) {
+      this.warn('WHITEOUT_IGNORED', `whiteout ${JSON.stringify(display(base))} names nothing removable; ignored`, path, false);
+      return;
+    }
+    const dir = this.lookupDir(parent);
+    if (dir === undefined) return;
+    const rel = joinRel(dir, name);
+    if (this.upper.has(rel)) return; // same layer: whiteouts only hide lower layers
+    this.clearLeaf(rel, this.resolver.host(rel));
+  }
+
+  /** Removes everything below the directory that this layer did not put there. */
+  private opaque(parent: string[]): void {
+    const dir = this.lookupDir(parent);
+    if (dir === undefined) return;
+    this.markUpper(dir);
+    const stack = [dir];
+    while (stack.length > 0) {
+      const d = stack.pop()!;
+      for (const name of readdirSync(bytes(this.resolver.host(d)), { encoding: 'latin1' })) {
+        const child = joinRel(d, name);
+        const host = this.resolver.host(child);
+        if (!this.upper.has(child)) {
+          this.clearLeaf(child, host);
+        } else if (lstatSync(bytes(host), { throwIfNoEntry: false })?.isDirectory()) {
+          stack.push(child);
+        }
+      }
+    }
+  }
+
+  /** A directory for a whiteout: never created; a missing or non-directory parent means no-op. */
+  private lookupDir(parent: string[]): string | undefined {
+    try {
+      return this.resolver.resolveDir(parent, false);
+    } catch (err) {
+      if (err instanceof PathError) return undefined;
+      throw err;
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  private place(parent: string[], base: string): { rel: string; host: string } {
+    const dir = this.resolver.resolveDir(parent, true)!;
+    const rel = joinRel(dir, base);
+    return { rel, host: this.resolver.host(rel) };
+  }
+
+  /** Runs `make`; if something is in the way, removes it and runs `make` again. */
+  private create(rel: string, host: string, make: () => void): void {
+    try {
+      make();
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw err;
+      this.clearLeaf(rel, host);
+      make();
+    }
+  }
+
+  /** Removes whatever is at `rel` (a directory recursively; a symlink itself, never its target). */
+  private clearLeaf(rel: string, host: string, known?: Stats): void {
+    const hb = bytes(host);
+    const st = known ?? lstatSync(hb, { throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory()) {
+      rmSync(hb, { recursive: true, force: true });
+      this.resolver.clear();
+      this.dirs.delete(rel);
+      this.xattrs.dropTree(rel);
+    } else {
+      unlinkSync(hb);
+      if (st.isSymbolicLink()) this.resolver.clear();
+      this.xattrs.drop(rel);
+    }
+  }
+
+  private makeImplicitDir(host: string): void {
+    const hb = bytes(host);
+    mkdirSync(hb, 0o755);
+    chmodSync(hb, 0o755); // whatever the umask
+    if (this.isRoot && this.implicitIds) lchownSync(hb, this.implicitIds.uid, this.implicitIds.gid);
+  }
+
+  private markUpper(rel: string): void {
+    while (rel !== '' && !this.upper.has(rel)) {
+      this.upper.add(rel);
+      const i = rel.lastIndexOf('/');
+      rel = i < 0 ? '' : rel.slice(0, i);
+    }
+  }
+
+  private ids(e: TarEntryInfo, path: string): Ids {
+    for (const [what, v] of [['uid', e.uid], ['gid', e.gid]] as const) {
+      if (!Number.isSafeInteger(v) || v < 0 || v > 0xfffffffe) throw this.error('CORRUPT_LAYER', `invalid ${what} ${v}`, path);
+    }
+    const map = this.cfg.idMap;
+    if (!map) return { uid: e.uid, gid: e.gid };
+    const uid = mapId(map.uid, e.uid);
+    if (uid === undefined) throw this.error('ID_NOT_MAPPED', `uid ${e.uid} is outside the id map`, path);
+    const gid = mapId(map.gid, e.gid);
+    if (gid === undefined) throw this.error('ID_NOT_MAPPED', `gid ${e.gid} is outside the id map`, path);
+    return { uid, gid };
+  }
+
+  private shouldChown(ids: Ids): boolean {
+    if (this.isRoot) return true;
+    if (ids.uid !== process.getuid?.() || ids.gid !== process.getgid?.()) {
+      this.warn('OWNERSHIP_SKIPPED', 'not running as root: file owners are not applied');
+    }
+    return false;
+  }
+
+  private setXattrs(rel: string, e: TarEntryInfo, path: string): void {
+    if (e.xattrs.size === 0) {
+      this.xattrs.drop(rel);
+      return;
+    }
+    let attrs = e.xattrs;
+    if (!this.isRoot) {
+      attrs = new Map([...attrs].filter(([k]) => k.startsWith('user.')));
+      if (attrs.size < e.xattrs.size) this.warn('XATTR_SKIPPED', 'not running as root: only user.* extended attributes are applied', path);
+    }
+    this.xattrs.set(rel, attrs);
+  }
+
+  private warn(code: ExtractWarningCode, message: string, path?: string, once = true): void {
+    if (once) {
+      if (this.warned.has(code)) return;
+      this.warned.add(code);
+    }
+    const w: ExtractWarning = { code, message, ...(this.layer ? { layer: this.layer } : {}), ...(path !== undefined ? { path } : {}) };
+    this.warnings.push(w);
+    this.cfg.onWarning?.(w);
+  }
+
+  error(code: ExtractErrorCode, message: string, path?: string, cause?: unknown): ExtractError {
+    return new ExtractError(code, message, {
+      ...(this.layer ? { layer: this.layer } : {}),
+      ...(path !== undefined ? { path } : {}),
+      ...(cause !== undefined ? { cause } : {}),
+    });
+  }
+
+  /** Any failure as an ExtractError naming the layer and entry. */
+  wrap(err: unknown, path?: string): Error {
+    if (err instanceof ExtractError) return err;
+    if (err instanceof PathError) {
+      return err.kind === 'loop'
+        ? this.error('UNSAFE_PATH', `cannot resolve ${JSON.stringify(display(err.at))}: ${err.message}`, path, err)
+        : this.error('NOT_A_DIRECTORY', `${JSON.stringify(display(err.at))} is not a directory`, path, err);
+    }
+    const code = errnoCode(err);
+    if (code === 'ENOSPC' || code === 'EDQUOT') return this.error('NO_SPACE', `no space left on device under ${this.root}`, path, err);
+    if (code !== undefined && err instanceof Error) return this.error('IO_ERROR', err.message, path, err);
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}

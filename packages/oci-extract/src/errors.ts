@@ -1,0 +1,63 @@
+// Typed errors: every failure has a stable `code`, the layer digest and the entry path it is about.
+
+export type ExtractErrorCode =
+  /** The uncompressed layer does not hash to the config's diff_id. */
+  | 'DIGEST_MISMATCH'
+  /** An entry would need a path outside the rootfs that cannot be resolved inside it. */
+  | 'UNSAFE_PATH'
+  /** GNU sparse files, multi-volume parts, unknown typeflags, hardlinks to directories. */
+  | 'UNSUPPORTED_ENTRY'
+  /** An owner id outside the configured id map. */
+  | 'ID_NOT_MAPPED'
+  /** The destination exists and is not an empty directory. */
+  | 'DESTINATION_NOT_EMPTY'
+  /** The destination's parent directory does not exist (it is never created). */
+  | 'INVALID_DESTINATION'
+  /** ENOSPC or EDQUOT while writing. */
+  | 'NO_SPACE'
+  /** The AbortSignal fired. */
+  | 'ABORTED'
+  /** The layer is not a valid (compressed) tar: bad header, truncated, decompression error. */
+  | 'CORRUPT_LAYER'
+  /** A hardlink names a file that does not exist (in this or a lower layer). */
+  | 'HARDLINK_TARGET_MISSING'
+  /** An entry needs a parent directory, but a lower entry of that name is not a directory. */
+  | 'NOT_A_DIRECTORY'
+  /** setfattr failed for another reason than "not supported". */
+  | 'XATTR_FAILED'
+  /** A malformed `--idmap` spec or option. */
+  | 'INVALID_OPTION'
+  /** Any other file system error (EACCES, EIO, …). */
+  | 'IO_ERROR';
+
+export interface ExtractErrorOptions {
+  /** Digest of the layer being applied (compressed digest, as in the manifest). */
+  layer?: string;
+  /** The entry path (as named in the layer) the error is about. */
+  path?: string;
+  cause?: unknown;
+}
+
+export class ExtractError extends Error {
+  override readonly name = 'ExtractError';
+  readonly code: ExtractErrorCode;
+  readonly layer: string | undefined;
+  readonly path: string | undefined;
+
+  constructor(code: ExtractErrorCode, message: string, options: ExtractErrorOptions = {}) {
+    const where = [options.layer ? `layer ${options.layer}` : '', options.path !== undefined ? `entry ${JSON.stringify(options.path)}` : '']
+      .filter(Boolean)
+      .join(', ');
+    super(where ? `${message} (${where})` : message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    this.code = code;
+    this.layer = options.layer;
+    this.path = options.path;
+  }
+}
+
+/** Node's errno code of an fs error, if any. */
+export function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'string'
+    ? (err as { code: string }).code
+    : undefined;
+}

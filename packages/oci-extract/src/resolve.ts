@@ -1,0 +1,105 @@
+// Resolves directories inside the rootfs like a chroot would (umoci's securejoin behaviour):
+// symlinks in parent components are followed, but `..` stops at the root and absolute targets
+// start at the root, so the result is always a path of real directories inside the rootfs.
+// Resolved directories are cached; the cache is cleared whenever a directory or a symlink is
+// removed, so the common case (plain directories and files) costs no extra syscalls.
+import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
+import { bytes, joinRel } from './paths.js';
+
+/** Linux's MAXSYMLINKS. */
+const MAX_LINKS = 40;
+const MAX_CACHE = 100_000;
+
+export class PathError extends Error {
+  constructor(
+    readonly kind: 'loop' | 'notdir',
+    readonly at: string,
+  ) {
+    super(kind === 'loop' ? `too many levels of symbolic links at ${at}` : `${at} is not a directory`);
+  }
+}
+
+export class Resolver {
+  /** Clean entry-name prefix → resolved rel path of a real directory. */
+  private readonly cache = new Map<string, string>();
+
+  constructor(
+    /** The rootfs as a byte string, no trailing slash. */
+    readonly root: string,
+    /** Called to create a missing directory (host path as a byte string). */
+    private readonly makeDir: (host: string) => void,
+  ) {}
+
+  host(rel: string): string {
+    return rel === '' ? this.root : `${this.root}/${rel}`;
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+
+  /** Records a directory this extraction just made at `rel` for the clean name `key`. */
+  remember(key: string, rel: string): void {
+    if (this.cache.size >= MAX_CACHE) this.cache.clear();
+    this.cache.set(key, rel);
+  }
+
+  /**
+   * The rel path of directory `comps` (clean components). Missing directories are created when
+   * `create`, else the result is undefined. Throws PathError for loops and non-directories.
+   */
+  resolveDir(comps: readonly string[], create: boolean): string | undefined {
+    if (comps.length === 0) return '';
+    const key = comps.join('/');
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit;
+
+    // Longest cached prefix first, then one original component at a time (each cached).
+    let i = 0;
+    let stack: string[] = [];
+    let prefix = '';
+    for (let j = 0; j < comps.length - 1; j++) {
+      prefix = joinRel(prefix, comps[j]!);
+      const h = this.cache.get(prefix);
+      if (h === undefined) break;
+      i = j + 1;
+      stack = h === '' ? [] : h.split('/');
+    }
+    const state = { links: 0 };
+    let done = comps.slice(0, i).join('/');
+    for (; i < comps.length; i++) {
+      if (!this.walk(stack, [comps[i]!], create, state)) return undefined;
+      done = joinRel(done, comps[i]!);
+      this.remember(done, stack.join('/'));
+    }
+    return stack.join('/');
+  }
+
+  private walk(stack: string[], comps: readonly string[], create: boolean, state: { links: number }): boolean {
+    for (const c of comps) {
+      if (c === '' || c === '.') continue;
+      if (c === '..') {
+        stack.pop();
+        continue;
+      }
+      const rel = joinRel(stack.join('/'), c);
+      const host = this.host(rel);
+      const st = lstatSync(bytes(host), { throwIfNoEntry: false });
+      if (st === undefined) {
+        if (!create) return false;
+        this.makeDir(host);
+        stack.push(c);
+      } else if (st.isDirectory()) {
+        stack.push(c);
+      } else if (st.isSymbolicLink()) {
+        if (++state.links > MAX_LINKS) throw new PathError('loop', rel);
+        const target = readlinkSync(bytes(host), { encoding: 'buffer' }).toString('latin1');
+        if (target.startsWith('/')) stack.length = 0;
+        if (!this.walk(stack, target.split('/'), create, state)) return false;
+      } else {
+        throw new PathError('notdir', rel);
+      }
+    }
+    return true;
+  }
+}
