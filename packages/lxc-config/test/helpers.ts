@@ -61,7 +61,7 @@ export function materialize(entries: TarEntry[], root: string): void {
 export function busyboxRootfs(root: string, extraApplets: string[] = []): void {
   materialize(
     busyboxLayer({
-      applets: ['sh', 'cat', 'echo', 'env', 'id', 'ls', 'pwd', 'printf', 'sleep', 'true', 'mkdir', 'readlink', 'touch', ...extraApplets],
+      applets: [...new Set(['sh', 'cat', 'echo', 'env', 'id', 'ls', 'pwd', 'printf', 'sleep', 'true', 'mkdir', 'readlink', 'touch', ...extraApplets])],
       passwd: 'root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234:App:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
       group: 'root:x:0:\napp:x:1234:\nextra:x:2000:app,other\nstaff:x:50:\nnogroup:x:65534:\n',
     }),
