@@ -55,7 +55,7 @@ export function normalizePlatform(p: Platform): Platform {
   return out;
 }
 
-const COMPONENT = /^[A-Za-z0-9_.-]+$/;
+const COMPONENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const KNOWN_ARCHES = new Set(['amd64', '386', 'arm64', 'arm', 'ppc64le', 'ppc64', 's390x', 'riscv64', 'mips64le', 'mips64', 'mipsle', 'mips', 'loong64', 'wasm']);
 
 /**

@@ -60,7 +60,7 @@ export function selectCandidate(all: readonly Candidate[], options: SelectOption
     const ref = options.ref;
     cs = all.filter((c) => c.refs.some((r) => refMatches(ref, r)));
     if (cs.length === 0) {
-      const names = all.flatMap((c) => c.refs);
+      const names = [...new Set(all.flatMap((c) => c.refs))];
       throw new OciImageError(
         'NO_MATCHING_REF',
         `${archivePath}: no image named '${ref}'; the archive offers ${names.length > 0 ? names.map((n) => `'${n}'`).join(', ') : 'only unnamed images'}:\n${offered(all)}`,

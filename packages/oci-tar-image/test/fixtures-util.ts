@@ -34,7 +34,12 @@ export function rewriteBlob(files: ArchiveFile[], oldDigest: string, data: Buffe
       }
     };
     fix(doc);
-    g.data = Buffer.from(JSON.stringify(doc));
+    const updated = Buffer.from(JSON.stringify(doc));
+    if (g.path.startsWith('blobs/')) {
+      // The referring blob changed too: rename it and fix its referrers in turn.
+      const [, a, hex] = g.path.split('/');
+      rewriteBlob(files, `${a}:${hex}`, updated);
+    } else g.data = updated;
   }
   return newDigest;
 }
