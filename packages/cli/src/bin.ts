@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 import { main } from './main.js';
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`oci2lxc: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+// Ctrl-C: abort the running command so it can clean up; a second Ctrl-C exits at once.
+const controller = new AbortController();
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    controller.abort(new Error(`interrupted by ${sig}`));
+  });
+}
+
+main(process.argv.slice(2), { signal: controller.signal }).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,79 @@
+import { resolve } from 'node:path';
+import { commonOptions, oneOf, parse, positionals, selectOptions } from '../args.js';
+import { UsageError } from '../errors.js';
+import { withImage } from '../image-source.js';
+import { planContainer, targetCapabilities } from '../lxc-plan.js';
+import type { Command, Io } from '../command.js';
+
+export const configHelp = `Usage: oci2lxc config <archive> [--rootfs DIR] [--flavor lxc|pve] [--lxc-version X.Y] [--platform P] [--ref NAME]
+
+Prints the LXC configuration that runs the image as the image intends: lxc.init.cmd (Entrypoint
++ Cmd), lxc.init.cwd, lxc.init.uid/gid, the environment, lxc.signal.halt (StopSignal), with
+ExposedPorts, Volumes and Labels as comments. Where the target LXC cannot express the argv or
+the environment exactly, a start wrapper is needed: with --rootfs it is written there.
+
+Options:
+  --rootfs DIR        the extracted rootfs: resolves user names from its /etc/passwd and
+                      /etc/group, and receives the start wrapper when one is needed
+  --flavor F          lxc (config lines, default) or pve (a Proxmox /etc/pve/lxc/<vmid>.conf fragment)
+  --lxc-version X.Y   the target LXC version (default: this host's lxc-start --version)
+  --lxc-environment   put the environment into plain lxc.environment (visible to hooks) instead
+                      of the start wrapper, on LXC versions without lxc.environment.runtime
+  --platform P        select the image for platform P (default: this host's)
+  --ref NAME          select the image by name or tag
+  --json              print the plan as JSON
+  -h, --help          this help
+
+Examples:
+  oci2lxc config app.tar
+  oci2lxc extract app.tar /srv/ct/rootfs && oci2lxc config app.tar --rootfs /srv/ct/rootfs >> /srv/ct/config
+  oci2lxc config app.tar --flavor pve --lxc-version 6.0 --rootfs /mnt/ct-rootfs >> /etc/pve/lxc/105.conf`;
+
+export function checkLxcVersion(command: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(\.\d+){0,2}$/.test(value)) throw new UsageError(`--lxc-version must look like 5.0 or 6.0.4 (got '${value}')`, command);
+  return value;
+}
+
+export const config: Command = {
+  name: 'config',
+  summary: 'print the LXC (or Proxmox) config that runs the image',
+  help: configHelp,
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values, positionals: pos } = parse('config', argv, {
+      ...commonOptions,
+      ...selectOptions,
+      rootfs: { type: 'string' },
+      flavor: { type: 'string' },
+      'lxc-version': { type: 'string' },
+      'lxc-environment': { type: 'boolean' },
+    });
+    if (values.help) {
+      io.stdout.write(`${configHelp}\n`);
+      return 0;
+    }
+    const flavor = oneOf('config', 'flavor', values.flavor, ['lxc', 'pve'] as const, 'lxc');
+    const lxcVersion = checkLxcVersion('config', values['lxc-version']);
+    const [archivePath] = positionals('config', pos, ['archive']) as [string];
+    const { caps, assumed } = await targetCapabilities(lxcVersion);
+    const out = await withImage(archivePath, { platform: values.platform, ref: values.ref }, async (image) =>
+      planContainer(image, {
+        caps,
+        flavor,
+        ...(values.rootfs !== undefined ? { rootfs: resolve(values.rootfs) } : {}),
+        plainEnvironment: !!values['lxc-environment'],
+        writeWrapper: values.rootfs !== undefined,
+      }),
+    );
+    if (values.json) io.stdout.write(`${JSON.stringify(out.json, null, 2)}\n`);
+    else io.stdout.write(out.text);
+    if (!values.quiet) {
+      if (assumed) io.stderr.write(`note: no LXC found on this host; assuming LXC ${caps.lxcVersion} (set --lxc-version)\n`);
+      for (const w of out.warnings) io.stderr.write(`warning: ${w}\n`);
+    }
+    if (out.wrapperNeeded && values.rootfs === undefined && !values.quiet) {
+      io.stderr.write(`note: this image needs a start wrapper in its rootfs; run again with --rootfs DIR to write it\n`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,85 @@
+import { resolve } from 'node:path';
+import { commonOptions, parse, positionals, selectOptions } from '../args.js';
+import { UsageError } from '../errors.js';
+import { parseNetwork, defaultLxcPath } from '../lxc-host.js';
+import { createContainer, validateContainerName } from '../create-container.js';
+import { checkLxcVersion } from './config.js';
+import { idMapFrom } from './extract.js';
+import type { Command, Io } from '../command.js';
+
+export const createHelp = `Usage: oci2lxc create <name> <archive> [--lxcpath DIR] [--network none|empty|veth[:BRIDGE]] [--idmap C:H:N]... [--platform P] [--ref NAME] [--lxc-version X.Y] [--force]
+
+Creates the LXC container <name> from an image archive: <lxcpath>/<name>/rootfs holds the
+extracted image and <lxcpath>/<name>/config runs the image's entrypoint with its argv, environment,
+working directory, user and stop signal, so that 'lxc-start -n <name>' runs it as the image
+intends. The base config is the host's LXC default config plus common.conf, as lxc-create writes
+it; the hostname is <name>. A failed create leaves nothing behind.
+
+Options:
+  --lxcpath DIR       where containers live (default: lxc-config lxc.lxcpath, e.g. /var/lib/lxc)
+  --network N         none (host network), empty (loopback only), veth or veth:BRIDGE
+                      (default: the network of the host's LXC default config)
+  --idmap C:H:N       unprivileged container: map ids C..C+N-1 to host H..H+N-1 (files are
+                      chowned, lxc.idmap lines written); repeatable, u:/g: prefixes allowed
+  --lxc-version X.Y   the target LXC version (default: this host's)
+  --lxc-environment   environment in plain lxc.environment instead of the start wrapper
+  --platform P        select the image for platform P (default: this host's)
+  --ref NAME          select the image by name or tag
+  --force             replace an existing container of that name (it must be stopped)
+  --json              print a JSON summary on stdout
+  -q, --quiet         no progress on stderr
+  -h, --help          this help
+
+Examples:
+  oci2lxc create web nginx.tar && lxc-start -n web
+  oci2lxc create app app.tar --lxcpath ~/containers --network empty && lxc-start -n app -P ~/containers -F
+  oci2lxc create app app.tar --idmap 0:100000:65536 --force`;
+
+export const create: Command = {
+  name: 'create',
+  summary: 'create a ready-to-start LXC container from an image archive',
+  help: createHelp,
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values, positionals: pos } = parse('create', argv, {
+      ...commonOptions,
+      ...selectOptions,
+      lxcpath: { type: 'string', short: 'P' },
+      network: { type: 'string' },
+      idmap: { type: 'string', multiple: true },
+      'lxc-version': { type: 'string' },
+      'lxc-environment': { type: 'boolean' },
+      force: { type: 'boolean', short: 'f' },
+    });
+    if (values.help) {
+      io.stdout.write(`${createHelp}\n`);
+      return 0;
+    }
+    const [name, archivePath] = positionals('create', pos, ['name', 'archive']) as [string, string];
+    const nameProblem = validateContainerName(name);
+    if (nameProblem) throw new UsageError(`invalid container name '${name}': ${nameProblem}`, 'create');
+    const network = parseNetwork(values.network);
+    if (!network) throw new UsageError(`--network must be none, empty, veth or veth:BRIDGE (got '${values.network}')`, 'create');
+    const idMap = idMapFrom('create', values.idmap);
+    const lxcVersion = checkLxcVersion('create', values['lxc-version']);
+    const lxcpath = resolve(values.lxcpath ?? (await defaultLxcPath()));
+    const result = await createContainer({
+      name,
+      archivePath,
+      lxcpath,
+      network,
+      ...(idMap ? { idMap } : {}),
+      ...(lxcVersion ? { lxcVersion } : {}),
+      plainEnvironment: !!values['lxc-environment'],
+      force: !!values.force,
+      selection: { platform: values.platform, ref: values.ref },
+      quiet: !!values.quiet,
+      io,
+    });
+    if (values.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else if (!values.quiet) {
+      const p = values.lxcpath !== undefined ? ` -P ${lxcpath}` : '';
+      io.stderr.write(`created container '${name}' in ${result.path}\nstart it with: lxc-start -n ${name}${p}   (foreground: add -F)\n`);
+    }
+    return 0;
+  },
+};

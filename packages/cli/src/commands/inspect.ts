@@ -1,0 +1,85 @@
+import { formatPlatform, type Image, type ImageArchive } from '@oci2lxc/oci-tar-image';
+import { commonOptions, parse, positionals, selectOptions } from '../args.js';
+import { formatBytes, formatValue } from '../format.js';
+import { withImage } from '../image-source.js';
+import type { Command, Io } from '../command.js';
+
+export const inspectHelp = `Usage: oci2lxc inspect <archive> [--platform os/arch[/variant]] [--ref NAME] [--json]
+
+Shows what an image archive offers and the selected image: format, images and platforms,
+manifest and config digests, layers, and the runtime config (Entrypoint, Cmd, Env, WorkingDir,
+User, StopSignal, ExposedPorts, Volumes, Labels). Reads tar headers and small JSON blobs only.
+
+Options:
+  --platform P   select the image for platform P (default: this host's, e.g. linux/amd64)
+  --ref NAME     select the image by name or tag (OCI ref.name, Docker RepoTags)
+  --json         print one JSON document on stdout
+  -q, --quiet    no progress or notes on stderr
+  -h, --help     this help
+
+Examples:
+  oci2lxc inspect nginx.tar
+  oci2lxc inspect multiarch.tar --platform linux/arm64/v8 --json
+  podman save --format oci-archive -o app.tar app && oci2lxc inspect app.tar --ref app:latest`;
+
+/** The JSON document `inspect --json` prints (stable shape). */
+export function describeImage(archive: ImageArchive, image: Image) {
+  return {
+    archive: archive.path,
+    format: archive.format,
+    images: archive.images.map((i) => ({ refs: i.refs, platform: formatPlatform(i.platform), manifestDigest: i.manifestDigest, mediaType: i.mediaType })),
+    image: {
+      refs: image.refs,
+      platform: formatPlatform(image.platform),
+      manifestDigest: image.manifestDigest,
+      configDigest: image.configDigest,
+      created: image.config.created ?? null,
+      layers: image.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: l.mediaType, size: l.size, compression: l.compression })),
+      config: image.config.config ?? {},
+    },
+  };
+}
+
+export const inspect: Command = {
+  name: 'inspect',
+  summary: 'show the images, layers and runtime config of an image archive',
+  help: inspectHelp,
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values, positionals: pos } = parse('inspect', argv, { ...commonOptions, ...selectOptions });
+    if (values.help) {
+      io.stdout.write(`${inspectHelp}\n`);
+      return 0;
+    }
+    const [path] = positionals('inspect', pos, ['archive']) as [string];
+    const doc = await withImage(path, { platform: values.platform, ref: values.ref }, async (image, archive) => describeImage(archive, image));
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      return 0;
+    }
+    const c = doc.image.config;
+    const lines = [
+      `Archive:   ${doc.archive} (${doc.format})`,
+      `Offers:`,
+      ...doc.images.map((i) => `  ${i.platform.padEnd(16)} ${i.manifestDigest}  ${i.refs.join(', ') || '(no name)'}`),
+      `Selected:  ${doc.image.platform} ${doc.image.refs.join(', ')}`.trimEnd(),
+      `Manifest:  ${doc.image.manifestDigest}`,
+      `Config:    ${doc.image.configDigest}`,
+      `Layers:    ${doc.image.layers.length}, ${formatBytes(doc.image.layers.reduce((a, l) => a + l.size, 0))}`,
+      ...doc.image.layers.map((l, i) => `  ${String(i + 1).padStart(2)}  ${l.digest}  ${l.compression.padEnd(4)}  ${formatBytes(l.size)}`),
+      `Runtime config:`,
+      `  Entrypoint:   ${formatValue(c.Entrypoint)}`,
+      `  Cmd:          ${formatValue(c.Cmd)}`,
+      `  Env:          ${c.Env && c.Env.length > 0 ? '' : '-'}`,
+      ...(c.Env ?? []).map((e) => `    ${e}`),
+      `  WorkingDir:   ${formatValue(c.WorkingDir)}`,
+      `  User:         ${formatValue(c.User)}`,
+      `  StopSignal:   ${formatValue(c.StopSignal)}`,
+      `  ExposedPorts: ${c.ExposedPorts ? Object.keys(c.ExposedPorts).join(' ') : '-'}`,
+      `  Volumes:      ${c.Volumes ? Object.keys(c.Volumes).join(' ') : '-'}`,
+      `  Labels:       ${c.Labels && Object.keys(c.Labels).length > 0 ? '' : '-'}`,
+      ...Object.entries(c.Labels ?? {}).map(([k, v]) => `    ${k}=${v}`),
+    ];
+    io.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,28 @@
+/** A command-line usage error: exit status 2, with a hint to the command's help. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'USAGE';
+  readonly command: string | undefined;
+
+  constructor(message: string, command?: string) {
+    super(message);
+    this.command = command;
+  }
+}
+
+/** A failure of the CLI's own (not a package's) with a stable code: exit status 1. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The stable code of any error the packages throw, if it has one. */
+export function errorCode(err: unknown): string | undefined {
+  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
+  return undefined;
+}

@@ -1,0 +1,32 @@
+// Human-readable formatting helpers shared by the commands.
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
+  const s = Math.round(seconds);
+  const m = Math.floor(s / 60);
+  return `${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** A JSON rendering that keeps arrays of strings readable on one line. */
+export function formatValue(v: unknown): string {
+  if (v === undefined || v === null) return '-';
+  if (typeof v === 'string') return v === '' ? '""' : v;
+  return JSON.stringify(v);
+}
+
+export function shortDigest(d: string): string {
+  const i = d.indexOf(':');
+  return i < 0 ? d : `${d.slice(0, i + 1)}${d.slice(i + 1, i + 13)}`;
+}

@@ -1,0 +1,68 @@
+// Image config → LXC config text (and the start wrapper), through @oci2lxc/lxc-config.
+import type { Image } from '@oci2lxc/oci-tar-image';
+import { buildLxcConfig, capabilitiesFor, detectCapabilities, renderLxcConfig, writeStartWrapper, type LxcCapabilities } from '@oci2lxc/lxc-config';
+
+/** The target's capabilities: from --lxc-version, else from this host's LXC, else LXC 5.0's. */
+export async function targetCapabilities(version: string | undefined): Promise<{ caps: LxcCapabilities; assumed: boolean }> {
+  if (version !== undefined) return { caps: capabilitiesFor(version), assumed: false };
+  try {
+    return { caps: await detectCapabilities(), assumed: false };
+  } catch {
+    // No LXC here (e.g. preparing a config for another host): the most widespread stock release.
+    return { caps: capabilitiesFor('5.0.0'), assumed: true };
+  }
+}
+
+export interface PlanOptions {
+  caps: LxcCapabilities;
+  flavor: 'lxc' | 'pve';
+  rootfs?: string;
+  /** Write the start wrapper into `rootfs` when one is needed. */
+  writeWrapper: boolean;
+  /** Plain lxc.environment instead of the wrapper on LXC without lxc.environment.runtime. */
+  plainEnvironment: boolean;
+}
+
+export interface PlanOutput {
+  text: string;
+  wrapperNeeded: boolean;
+  warnings: string[];
+  json: Record<string, unknown>;
+}
+
+export function imageName(image: Image): string {
+  return image.refs[0] ?? image.manifestDigest;
+}
+
+export async function planContainer(image: Image, o: PlanOptions): Promise<PlanOutput> {
+  const plan = buildLxcConfig(image.config.config ?? {}, {
+    capabilities: o.caps,
+    ...(o.rootfs !== undefined ? { rootfs: o.rootfs } : {}),
+    envMode: o.plainEnvironment ? 'plain' : 'auto',
+    imageName: imageName(image),
+  });
+  let wrapperPath: string | undefined;
+  if (o.writeWrapper && o.rootfs !== undefined) wrapperPath = writeStartWrapper(o.rootfs, plan);
+  const text = renderLxcConfig(plan, o.flavor);
+  return {
+    text,
+    wrapperNeeded: plan.wrapper !== undefined,
+    warnings: plan.warnings,
+    json: {
+      flavor: o.flavor,
+      capabilities: plan.capabilities,
+      argv: plan.argv,
+      env: plan.env,
+      envRoute: plan.envRoute,
+      cwd: plan.cwd,
+      user: plan.user,
+      stopSignal: plan.signal.lxcValue,
+      console: plan.console,
+      lines: plan.lines,
+      comments: plan.comments,
+      wrapper: plan.wrapper ? { path: plan.wrapper.path, reasons: plan.wrapper.reasons, written: wrapperPath !== undefined, content: plan.wrapper.content } : null,
+      warnings: plan.warnings,
+      text,
+    },
+  };
+}
