@@ -61,6 +61,10 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
     if (a.includes('\0')) throw new LxcConfigError('INVALID_VALUE', `${fieldOf(i)} ${show(a)} contains NUL, which no argv can hold`, fieldOf(i));
   });
 
+  for (const field of ['User', 'WorkingDir', 'StopSignal'] as const) {
+    const v = image[field];
+    if (v !== undefined && v !== null && typeof v !== 'string') throw new LxcConfigError('INVALID_VALUE', `${field} is not a string`, field);
+  }
   const user = resolveUser(rootfs, image.User);
   if (!rootfs) warnings.push('no rootfs given: HOME defaults to / and supplementary groups are not looked up');
   const env = buildEnv(image.Env, user.home);

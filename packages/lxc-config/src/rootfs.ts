@@ -122,8 +122,10 @@ export function writeFileInRoot(rootfs: string, path: string, content: string, m
     for (const comp of comps) {
       where += `/${comp}`;
       const parent = stack[stack.length - 1]!;
+      let created = false;
       try {
         mkdirSync(at(parent, comp), 0o755);
+        created = true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
@@ -134,6 +136,8 @@ export function writeFileInRoot(rootfs: string, path: string, content: string, m
       stack.push(fd);
       const now = fstatSync(fd);
       if (now.ino !== st.ino || now.dev !== st.dev) throw unsafe(where, 'changed while being opened');
+      // The umask must not make the directory untraversable for a non-root init user.
+      if (created) fchmodSync(fd, 0o755);
     }
     const dir = stack[stack.length - 1]!;
     const existing = lstatOrUndefined(at(dir, name));

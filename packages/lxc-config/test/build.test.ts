@@ -91,6 +91,7 @@ describe('buildLxcConfig: argv', () => {
     expect(err(() => buildLxcConfig({ Cmd: [''] }, { capabilities: lxc7 })).code).toBe('INVALID_VALUE');
     expect(err(() => buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5 })).code).toBe('UNREPRESENTABLE_ARGUMENT');
     expect(err(() => buildLxcConfig({ Cmd: 'sh -c x' as unknown as string[] }, { capabilities: lxc7 })).field).toBe('Cmd');
+    expect(err(() => buildLxcConfig({ Cmd: ['/a'], User: 0 as unknown as string }, { capabilities: lxc7 })).field).toBe('User');
   });
 });
 

@@ -87,6 +87,18 @@ describe('writeStartWrapper', () => {
     expect(readdirSync(join(root, '.oci2lxc'))).toEqual(['init']);
   });
 
+  it('creates the directory 0755 even under a restrictive umask', () => {
+    const root = rootfs('umask');
+    const old = process.umask(0o077);
+    try {
+      writeStartWrapper(root, plan);
+    } finally {
+      process.umask(old);
+    }
+    expect(statSync(join(root, '.oci2lxc')).mode & 0o777).toBe(0o755);
+    expect(statSync(join(root, '.oci2lxc/init')).mode & 0o777).toBe(0o755);
+  });
+
   it('does nothing without a wrapper', () => {
     const root = rootfs('none');
     const simple = buildLxcConfig({ Cmd: ['/bin/true'] }, { capabilities: capabilitiesFor('7.0.0') });
