@@ -1,0 +1,158 @@
+// End to end as a user: build an image archive, `oci2lxc create` (and `lxc-create -t`), then
+// real `lxc-start` / `lxc-stop`, and compare what the entrypoint saw with the image config.
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { busyboxLayer, dir, file, tempDir, writeArchive, type ArchiveSpec } from '@oci2lxc/fixtures';
+import { isRoot, runCli, templateBin } from './run-cli.js';
+
+const lxcAvailable = spawnSync('lxc-start', ['--version']).status === 0 && existsSync('/bin/busybox');
+const tmp = tempDir('oci2lxc-e2e-');
+const lxcpath = join(tmp.path, 'lxc');
+const started: string[] = [];
+
+afterAll(() => {
+  for (const name of started) {
+    spawnSync('lxc-stop', ['-n', name, '-P', lxcpath, '-k']);
+  }
+  if (!process.env.KEEP_E2E) tmp.cleanup();
+});
+
+// The recorder is the image's entrypoint: it saves PID 1's exact argv, environment, cwd and ids,
+// then waits for a stop signal and records which one arrived.
+const recorder = `#!/bin/sh
+B=/bin/busybox
+$B cat /proc/1/cmdline > /out/cmdline
+$B cat /proc/1/environ > /out/environ
+$B readlink /proc/1/cwd > /out/cwd
+$B id -u > /out/uid
+$B id -g > /out/gid
+$B id -G > /out/groups
+for s in USR1 USR2 TERM QUIT HUP INT; do trap "echo $s > /out/signal; exit 0" $s; done
+$B touch /out/ready
+while :; do $B sleep 0.1; done
+`;
+
+const argv = ['/usr/local/bin/record', 'a b', '', '$HOME', 'back\\slash', 'tab\there', '*', "'single'", '"double"', '  lead', 'trail  '];
+const cmd = ['--opt=x  y', '!', ';', '`id`'];
+const config = {
+  Entrypoint: argv,
+  Cmd: cmd,
+  Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'SPACED=a  b', `QUOTES='"`, 'EMPTY=', 'DOLLAR=$HOME', 'EQ=a=b'],
+  WorkingDir: '/srv/app',
+  User: 'app',
+  StopSignal: 'SIGUSR1',
+};
+
+const spec = (format: ArchiveSpec['format']): ArchiveSpec => ({
+  format,
+  images: [
+    {
+      ref: 'recorder:latest',
+      config,
+      layers: [
+        busyboxLayer({
+          passwd: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n',
+          group: 'root:x:0:\napp:x:1000:\nextra:x:2000:app\n',
+        }),
+        [dir('usr'), dir('usr/local'), dir('usr/local/bin'), file('usr/local/bin/record', recorder, { mode: 0o755 }), dir('out', { mode: 0o777 }), dir('srv'), dir('srv/app'), dir('home'), dir('home/app', { uid: 1000, gid: 1000 })],
+      ],
+    },
+  ],
+});
+
+function waitFor(path: string, ms: number): boolean {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (existsSync(path)) return true;
+    spawnSync('sleep', ['0.1']);
+  }
+  return existsSync(path);
+}
+
+function startAndRecord(name: string) {
+  const rootfs = join(lxcpath, name, 'rootfs');
+  started.push(name);
+  const start = spawnSync('lxc-start', ['-n', name, '-P', lxcpath, '-d', '-l', 'INFO', '-o', join(tmp.path, `${name}.log`)], { encoding: 'utf8' });
+  expect(start.status, `lxc-start: ${start.stderr}\n${existsSync(join(tmp.path, `${name}.log`)) ? readFileSync(join(tmp.path, `${name}.log`), 'utf8') : ''}`).toBe(0);
+  expect(waitFor(join(rootfs, 'out/ready'), 20_000), 'entrypoint did not start').toBe(true);
+  const stop = spawnSync('lxc-stop', ['-n', name, '-P', lxcpath, '-t', '20'], { encoding: 'utf8' });
+  expect(stop.status, stop.stderr).toBe(0);
+  const read = (f: string) => readFileSync(join(rootfs, 'out', f), 'utf8');
+  return {
+    argv: read('cmdline').split('\0').slice(0, -1),
+    env: read('environ').split('\0').slice(0, -1),
+    cwd: read('cwd').trim(),
+    uid: read('uid').trim(),
+    gid: read('gid').trim(),
+    groups: read('groups').trim().split(' ').sort(),
+    signal: existsSync(join(rootfs, 'out/signal')) ? read('signal').trim() : '(none)',
+  };
+}
+
+function expectAsImage(seen: ReturnType<typeof startAndRecord>) {
+  // The kernel runs the script through its #! interpreter: argv = [/bin/sh, script, args…].
+  expect(seen.argv[0]).toBe('/bin/sh');
+  expect(seen.argv.slice(1)).toEqual([...argv, ...cmd]);
+  // Exactly the image's Env plus Docker's HOME default and LXC's own `container=lxc` marker.
+  expect([...seen.env].sort()).toEqual([...config.Env, 'HOME=/home/app', 'container=lxc'].sort());
+  expect(seen.groups).toEqual(['1000', '2000']);
+  expect(seen.cwd).toBe('/srv/app');
+  expect(seen.uid).toBe('1000');
+  expect(seen.gid).toBe('1000');
+  expect(seen.signal).toBe('USR1');
+}
+
+describe.skipIf(!isRoot || !lxcAvailable)('oci2lxc create + lxc-start (real LXC)', () => {
+  it.each(['oci', 'docker-skopeo'] as const)('runs a %s archive exactly as the image says', (format) => {
+    const archive = join(tmp.path, `${format}.tar`);
+    writeArchive(spec(format), archive);
+    const name = `e2e-${format}`;
+    const r = runCli(['create', name, archive, '--lxcpath', lxcpath, '--network', 'empty', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { path: string; config: string; wrapper: boolean };
+    expect(doc.path).toBe(join(lxcpath, name));
+    expect(readFileSync(doc.config, 'utf8')).toMatch(/^lxc\.signal\.halt = SIGUSR1$/m);
+    expect(readdirNames(lxcpath).filter((n) => n.startsWith('.'))).toEqual([]);
+    expectAsImage(startAndRecord(name));
+  });
+
+  it('refuses an existing container without --force and replaces it with --force', () => {
+    const archive = join(tmp.path, 'oci.tar');
+    if (!existsSync(archive)) writeArchive(spec('oci'), archive);
+    const name = 'e2e-force';
+    expect(runCli(['create', name, archive, '--lxcpath', lxcpath, '--network', 'empty', '-q']).status).toBe(0);
+    writeFileSync(join(lxcpath, name, 'rootfs', 'marker'), 'old');
+    const again = runCli(['create', name, archive, '--lxcpath', lxcpath, '--network', 'empty']);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/CONTAINER_EXISTS/);
+    expect(existsSync(join(lxcpath, name, 'rootfs', 'marker'))).toBe(true);
+    expect(runCli(['create', name, archive, '--lxcpath', lxcpath, '--network', 'empty', '--force', '-q']).status).toBe(0);
+    expect(existsSync(join(lxcpath, name, 'rootfs', 'marker'))).toBe(false);
+    expect(existsSync(join(lxcpath, name, 'rootfs', 'usr/local/bin/record'))).toBe(true);
+  });
+
+  it('a failed create leaves nothing behind', () => {
+    const archive = join(tmp.path, 'broken.tar');
+    writeArchive(spec('oci'), archive, { truncateAt: 600_000 });
+    const r = runCli(['create', 'e2e-broken', archive, '--lxcpath', lxcpath, '--network', 'empty']);
+    expect(r.status).toBe(1);
+    expect(readdirNames(lxcpath).filter((n) => n.includes('e2e-broken'))).toEqual([]);
+  });
+
+  it('works as an LXC template through lxc-create -t', () => {
+    const archive = join(tmp.path, 'docker.tar');
+    writeArchive(spec('docker'), archive);
+    const base = join(tmp.path, 'template-base.conf');
+    writeFileSync(base, 'lxc.net.0.type = empty\n');
+    const name = 'e2e-template';
+    const r = spawnSync('lxc-create', ['-n', name, '-P', lxcpath, '-f', base, '-t', templateBin, '--', '--archive', archive, '--quiet'], { encoding: 'utf8' });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expectAsImage(startAndRecord(name));
+  });
+});
+
+function readdirNames(path: string): string[] {
+  return existsSync(path) ? execFileSync('ls', ['-A', path], { encoding: 'utf8' }).split('\n').filter(Boolean) : [];
+}
