@@ -1,0 +1,97 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { busyboxLayer, tempDir, writeArchive } from '@oci2lxc/fixtures';
+import { runCli } from './run-cli.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+function image(name: string, config: Record<string, unknown>, layers = [busyboxLayer()]): string {
+  const path = join(tmp.path, `${name}.tar`);
+  writeArchive({ images: [{ ref: `${name}:latest`, config, layers }] }, path);
+  return path;
+}
+
+const simple = image('simple', {
+  Entrypoint: ['/bin/sh', '-c'],
+  Cmd: ['sleep', '1000'],
+  Env: ['PATH=/bin', 'A=1'],
+  WorkingDir: '/tmp',
+  User: '0:0',
+  StopSignal: 'SIGINT',
+  ExposedPorts: { '8080/tcp': {} },
+  Volumes: { '/data': {} },
+});
+
+describe('oci2lxc config', () => {
+  it('writes a representable argv straight into lxc.init.cmd, env via plain lxc.environment on request', () => {
+    const r = runCli(['config', simple, '--lxc-version', '5.0', '--lxc-environment']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^lxc\.init\.cmd = \/bin\/sh -c sleep 1000$/m);
+    expect(r.stdout).toMatch(/^lxc\.environment = A=1$/m);
+    expect(r.stdout).toMatch(/^lxc\.init\.cwd = \/tmp$/m);
+    expect(r.stdout).toMatch(/^lxc\.signal\.halt = SIGINT$/m);
+    expect(r.stdout).toMatch(/^#.*8080\/tcp/m);
+    expect(r.stdout).toMatch(/^#.*\/data/m);
+  });
+
+  it('uses lxc.environment.runtime where the target LXC has it', () => {
+    const r = runCli(['config', simple, '--lxc-version', '7.0']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^lxc\.environment\.runtime = A=1$/m);
+    expect(r.stdout).not.toMatch(/^lxc\.environment = /m);
+  });
+
+  it('needs a start wrapper on stock LXC 5.0 and writes it with --rootfs', () => {
+    const noRootfs = runCli(['config', simple, '--lxc-version', '5.0']);
+    expect(noRootfs.status).toBe(0);
+    expect(noRootfs.stdout).toMatch(/^lxc\.init\.cmd = \/\.oci2lxc\/init$/m);
+    expect(noRootfs.stderr).toMatch(/--rootfs/);
+    const rootfs = join(tmp.path, 'rootfs');
+    expect(runCli(['extract', simple, rootfs, '-q']).status).toBe(0);
+    const r = runCli(['config', simple, '--lxc-version', '5.0', '--rootfs', rootfs]);
+    expect(r.status, r.stderr).toBe(0);
+    const wrapper = readFileSync(join(rootfs, '.oci2lxc/init'), 'utf8');
+    expect(wrapper).toMatch(/^#!\/bin\/sh/);
+    expect(wrapper).toContain("exec '/bin/sh' '-c' 'sleep' '1000'");
+  });
+
+  it('emits a Proxmox pct.conf fragment with --flavor pve', () => {
+    const r = runCli(['config', simple, '--flavor', 'pve', '--lxc-version', '6.0']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^cmode: console$/m);
+    expect(r.stdout).toMatch(/^lxc\.signal\.halt: SIGINT$/m);
+    expect(r.stdout).toMatch(/^lxc\.init\.cwd: \/tmp$/m);
+    expect(r.stdout).not.toMatch(/ = /);
+  });
+
+  it('--json describes the plan', () => {
+    const r = runCli(['config', simple, '--lxc-version', '7.0', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { argv: string[]; env: string[]; cwd: string; stopSignal: string };
+    expect(doc.argv).toEqual(['/bin/sh', '-c', 'sleep', '1000']);
+    expect(doc.env).toContain('A=1');
+    expect(doc.cwd).toBe('/tmp');
+    expect(doc.stopSignal).toBe('SIGINT');
+  });
+
+  it('an image with nothing to run is an error naming it', () => {
+    const empty = image('empty', {});
+    const r = runCli(['config', empty, '--lxc-version', '5.0']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/EMPTY_COMMAND/);
+    expect(r.stderr).toContain('empty:latest');
+  });
+
+  it('an unknown user name in the rootfs is an error', () => {
+    const u = image('user', { Cmd: ['/bin/sh'], User: 'nosuchuser' });
+    const rootfs = join(tmp.path, 'rootfs-user');
+    expect(runCli(['extract', u, rootfs, '-q']).status).toBe(0);
+    const r = runCli(['config', u, '--lxc-version', '5.0', '--rootfs', rootfs]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/UNKNOWN_USER/);
+    expect(r.stderr).toContain('nosuchuser');
+    expect(existsSync(join(rootfs, '.oci2lxc'))).toBe(false);
+  });
+});
