@@ -80,6 +80,10 @@ export interface ImageSummary {
   /** All names this image is known by (OCI ref annotations, containerd names, Docker RepoTags). */
   refs: string[];
   platform: Platform;
+  /**
+   * Digest of the image manifest. Docker archives without an OCI index have no manifest blob:
+   * there it is the config digest (Docker's image ID).
+   */
   manifestDigest: string;
   mediaType: string;
 }
@@ -119,6 +123,7 @@ export interface ImageArchive {
 export interface Image {
   readonly archive: ImageArchive;
   readonly manifestDigest: string;
+  /** The manifest; for a Docker archive without an OCI index, one synthesised from manifest.json. */
   readonly manifest: ImageManifest;
   readonly configDigest: string;
   readonly config: ImageConfig;
