@@ -31,7 +31,13 @@ export async function openImageArchive(path: string, options: OpenOptions = {}):
     const index = await indexTar(file, stat.size, { archivePath: path });
     const ctx: ArchiveContext = { path, file, index };
     const hasIndex = index.resolveFile('index.json') !== undefined;
-    const dockerManifest = index.resolveFile('manifest.json') !== undefined ? await readJsonFile(ctx, 'manifest.json') : undefined;
+    const hasManifestJson = index.resolveFile('manifest.json') !== undefined;
+    // With an OCI index present, manifest.json only adds names: a broken one must not stop us.
+    const dockerManifest = !hasManifestJson
+      ? undefined
+      : hasIndex
+        ? await readJsonFile(ctx, 'manifest.json').catch(() => undefined)
+        : await readJsonFile(ctx, 'manifest.json');
     let format: ArchiveFormat;
     let candidates: Candidate[];
     if (hasIndex) {
@@ -51,7 +57,7 @@ export async function openImageArchive(path: string, options: OpenOptions = {}):
       throw new OciImageError('NOT_AN_IMAGE', `${path}: not an image archive (no index.json or manifest.json)`, { subject: path });
     }
     if (candidates.length === 0) throw new OciImageError('NOT_AN_IMAGE', `${path}: the archive holds no runnable image`, { subject: path });
-    return new Archive(path, format, dockerManifest !== undefined && hasIndex, handle, ctx, candidates);
+    return new Archive(path, format, hasManifestJson && hasIndex, handle, ctx, candidates);
   } catch (err) {
     await handle.close();
     throw err;

@@ -347,3 +347,19 @@ describe('Docker archives', () => {
     expect(FixtureTypes.dockerLayer).toBe(MediaTypes.dockerLayer);
   });
 });
+
+describe('Docker 25+ with a broken manifest.json', () => {
+  it('still opens from the OCI index', async () => {
+    const path = join(tmp.path, 'd25-broken.tar');
+    writeArchive({ format: 'docker25', images: [{ layers: layersA, ref: 'demo:25' }] }, path, {
+      mutate: (files) => {
+        const f = files.find((x) => x.path === 'manifest.json')!;
+        f.data = Buffer.from('[{');
+      },
+    });
+    const archive = await openImageArchive(path);
+    expect(archive.hasDockerManifest).toBe(true);
+    expect(archive.images[0]!.refs).toEqual(['demo:25']);
+    await archive.close();
+  });
+});

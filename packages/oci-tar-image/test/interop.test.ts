@@ -67,7 +67,7 @@ async function withArchive(path: string, fn: (a: ImageArchive) => Promise<void>)
 describe('skopeo', () => {
   it('oci-archive: manifest, config and layers match skopeo inspect', async () => {
     const out = join(tmp.path, 'skopeo-oci.tar');
-    run('skopeo', ['copy', `oci:${layout()}:demo:1`, `oci-archive:${out}:demo:1`]);
+    run('skopeo', ['--insecure-policy', 'copy', `oci:${layout()}:demo:1`, `oci-archive:${out}:demo:1`]);
     const { value: manifest, raw } = json<RawManifest>('skopeo', ['inspect', '--raw', `oci-archive:${out}`]);
     const { value: config, raw: rawConfig } = json<Record<string, unknown>>('skopeo', ['inspect', '--config', '--raw', `oci-archive:${out}`]);
     expect(sha256(rawConfig)).toBe(manifest.config.digest);
@@ -87,7 +87,7 @@ describe('skopeo', () => {
 
   it('oci-archive with zstd layers', async () => {
     const out = join(tmp.path, 'skopeo-zstd.tar');
-    run('skopeo', ['copy', '--dest-compress-format', 'zstd', `oci:${layout()}:demo:1`, `oci-archive:${out}:demo:1`]);
+    run('skopeo', ['--insecure-policy', 'copy', '--dest-compress-format', 'zstd', `oci:${layout()}:demo:1`, `oci-archive:${out}:demo:1`]);
     const { value: manifest } = json<RawManifest>('skopeo', ['inspect', '--raw', `oci-archive:${out}`]);
     expect(manifest.layers.every((l) => l.mediaType === MediaTypes.ociLayerZstd)).toBe(true);
     await withArchive(out, async (a) => {
@@ -101,7 +101,7 @@ describe('skopeo', () => {
 
   it('docker-archive: config digest, diff_ids and RepoTags match skopeo inspect', async () => {
     const out = join(tmp.path, 'skopeo-docker.tar');
-    run('skopeo', ['copy', `oci:${layout()}:demo:1`, `docker-archive:${out}:demo:1`]);
+    run('skopeo', ['--insecure-policy', 'copy', `oci:${layout()}:demo:1`, `docker-archive:${out}:demo:1`]);
     const { value: manifest } = json<RawManifest>('skopeo', ['inspect', '--raw', `docker-archive:${out}`]);
     const { value: config, raw: rawConfig } = json<Record<string, unknown>>('skopeo', ['inspect', '--config', '--raw', `docker-archive:${out}`]);
     expect(sha256(rawConfig)).toBe(manifest.config.digest);
