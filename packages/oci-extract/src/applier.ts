@@ -429,6 +429,8 @@ export class Applier {
   /** Any failure as an ExtractError naming the layer and entry. */
   wrap(err: unknown, path?: string): Error {
     if (err instanceof ExtractError) return err;
+    // @oci2lxc/oci-tar-image errors (compressed digest, size) keep their own code.
+    if (err instanceof Error && err.name === 'OciImageError') return err;
     if (err instanceof PathError) {
       return err.kind === 'loop'
         ? this.error('UNSAFE_PATH', `cannot resolve ${JSON.stringify(display(err.at))}: ${err.message}`, path, err)

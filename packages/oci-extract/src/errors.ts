@@ -55,9 +55,9 @@ export class ExtractError extends Error {
   }
 }
 
-/** Node's errno code of an fs error, if any. */
+/** The errno code (ENOENT, …) of a Node system error; undefined for anything else. */
 export function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'string'
-    ? (err as { code: string }).code
-    : undefined;
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; errno?: unknown };
+  return typeof e.code === 'string' && typeof e.errno === 'number' ? e.code : undefined;
 }

@@ -73,7 +73,7 @@ describe('no entry reaches outside the rootfs', () => {
   it.each(cases)('$name', async (c) => {
     const before = snapshot(work.path);
     const hostBefore = snapshot(host);
-    const xattrsBefore = execFileSync('getfattr', ['-R', '-d', '-h', '-m', '-', host], { encoding: 'utf8' });
+    const xattrsBefore = execFileSync('getfattr', ['--absolute-names', '-R', '-d', '-h', '-m', '-', host], { encoding: 'utf8' });
     let error: unknown;
     try {
       for (const l of c.layers) await applyLayer(layerStream(typeof l === 'function' ? l(host) : l), rootfs);
@@ -88,7 +88,7 @@ describe('no entry reaches outside the rootfs', () => {
     }
     // The host tree: unchanged in every respect.
     expect(snapshot(host)).toEqual(hostBefore);
-    expect(execFileSync('getfattr', ['-R', '-d', '-h', '-m', '-', host], { encoding: 'utf8' })).toBe(xattrsBefore);
+    expect(execFileSync('getfattr', ['--absolute-names', '-R', '-d', '-h', '-m', '-', host], { encoding: 'utf8' })).toBe(xattrsBefore);
     // The work dir: only the rootfs may have changed.
     const after = snapshot(work.path);
     for (const [p, info] of before) {
