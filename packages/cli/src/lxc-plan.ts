@@ -1,9 +1,31 @@
 // Image config → LXC config text (and the start wrapper), through @oci2lxc/lxc-config.
+import { existsSync } from 'node:fs';
 import type { Image } from '@oci2lxc/oci-tar-image';
 import { buildLxcConfig, capabilitiesFor, detectCapabilities, renderLxcConfig, writeStartWrapper, type LxcCapabilities } from '@oci2lxc/lxc-config';
 
-/** The target's capabilities: from --lxc-version, else from this host's LXC, else LXC 5.0's. */
-export async function targetCapabilities(version: string | undefined): Promise<{ caps: LxcCapabilities; assumed: boolean }> {
+// Proxmox's lxc-pve backports lxc.environment.runtime from 6.0.5-3 on (see @oci2lxc/lxc-config).
+const PVE_LXC = '6.0.5';
+
+function atLeast(version: string, min: string): boolean {
+  const a = version.split('.').map(Number);
+  const b = min.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d > 0;
+  }
+  return true;
+}
+
+/**
+ * The target's capabilities: from --lxc-version, else from this host's LXC, else LXC 5.0's.
+ * For Proxmox (flavor pve) a given version means lxc-pve, and without one, off a Proxmox host,
+ * the target is Proxmox VE 9's lxc-pve.
+ */
+export async function targetCapabilities(version: string | undefined, flavor: 'lxc' | 'pve' = 'lxc'): Promise<{ caps: LxcCapabilities; assumed: boolean }> {
+  if (flavor === 'pve') {
+    if (version !== undefined) return { caps: capabilitiesFor(version, { environmentRuntime: atLeast(version, PVE_LXC) }), assumed: false };
+    if (!existsSync('/etc/pve')) return { caps: capabilitiesFor(PVE_LXC, { environmentRuntime: true }), assumed: true };
+  }
   if (version !== undefined) return { caps: capabilitiesFor(version), assumed: false };
   try {
     return { caps: await detectCapabilities(), assumed: false };

@@ -38,6 +38,7 @@ describe('oci2lxc usage', () => {
     [['create', 'c1'], /missing <archive>/],
     [['create', 'c1', 'a.tar', '--network', 'wifi'], /--network/],
     [['create', '../evil', 'a.tar'], /container name/],
+    [['inspect', 'a.tar', '--platform', 'linux'], /--platform/],
   ])('%j is a usage error (exit 2)', (args, message) => {
     const r = runCli(args);
     expect(r.status).toBe(2);

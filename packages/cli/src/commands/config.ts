@@ -16,7 +16,8 @@ Options:
   --rootfs DIR        the extracted rootfs: resolves user names from its /etc/passwd and
                       /etc/group, and receives the start wrapper when one is needed
   --flavor F          lxc (config lines, default) or pve (a Proxmox /etc/pve/lxc/<vmid>.conf fragment)
-  --lxc-version X.Y   the target LXC version (default: this host's lxc-start --version)
+  --lxc-version X.Y   the target LXC version (default: this host's lxc-start --version; with
+                      --flavor pve off a Proxmox host: Proxmox VE 9's lxc-pve 6.0.5)
   --lxc-environment   put the environment into plain lxc.environment (visible to hooks) instead
                       of the start wrapper, on LXC versions without lxc.environment.runtime
   --platform P        select the image for platform P (default: this host's)
@@ -55,7 +56,7 @@ export const config: Command = {
     const flavor = oneOf('config', 'flavor', values.flavor, ['lxc', 'pve'] as const, 'lxc');
     const lxcVersion = checkLxcVersion('config', values['lxc-version']);
     const [archivePath] = positionals('config', pos, ['archive']) as [string];
-    const { caps, assumed } = await targetCapabilities(lxcVersion);
+    const { caps, assumed } = await targetCapabilities(lxcVersion, flavor);
     const out = await withImage(archivePath, { platform: values.platform, ref: values.ref }, async (image) =>
       planContainer(image, {
         caps,
@@ -68,7 +69,7 @@ export const config: Command = {
     if (values.json) io.stdout.write(`${JSON.stringify(out.json, null, 2)}\n`);
     else io.stdout.write(out.text);
     if (!values.quiet) {
-      if (assumed) io.stderr.write(`note: no LXC found on this host; assuming LXC ${caps.lxcVersion} (set --lxc-version)\n`);
+      if (assumed) io.stderr.write(`note: target LXC not known here; assuming ${flavor === 'pve' ? "Proxmox VE 9's lxc-pve" : 'LXC'} ${caps.lxcVersion} (set --lxc-version)\n`);
       for (const w of out.warnings) io.stderr.write(`warning: ${w}\n`);
     }
     if (out.wrapperNeeded && values.rootfs === undefined && !values.quiet) {
