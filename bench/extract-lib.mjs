@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Fallback for the benchmark while the CLI has no `extract`: openImageArchive → selectImage →
+// extractImage, exactly what `oci2lxc extract` does, without the CLI around it.
+// Usage: node bench/extract-lib.mjs <archive> <rootfs>
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { openImageArchive } = await import(join(root, 'packages/oci-tar-image/dist/index.js'));
+const { extractImage } = await import(join(root, 'packages/oci-extract/dist/index.js'));
+const [archivePath, rootfs] = process.argv.slice(2);
+if (!archivePath || !rootfs) {
+  process.stderr.write('usage: extract-lib.mjs <archive> <rootfs>\n');
+  process.exit(2);
+}
+const archive = await openImageArchive(archivePath);
+try {
+  await extractImage(await archive.selectImage(), rootfs, {});
+} finally {
+  await archive.close();
+}
