@@ -22,6 +22,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { DirMetaTree } from './dir-meta.js';
+import { FileJobs, SMALL_FILE } from './file-jobs.js';
 import { NodeMaker, type NodeKind } from './devices.js';
 import { ExtractError, errnoCode, type ExtractErrorCode } from './errors.js';
 import { mapId, type IdMap } from './idmap.js';
@@ -33,6 +34,8 @@ import { XattrBatch } from './xattr.js';
 
 const O_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const WHITEOUT = '.wh.';
+/** Above this average cost of a synchronous small-file write (µs), small files go to FileJobs. */
+const SLOW_FILE_US = 150;
 const OPAQUE = '.wh..wh..opq';
 
 export interface ApplierConfig {
@@ -58,6 +61,17 @@ export class Applier {
   private readonly dirs = new DirMetaTree();
   private readonly xattrs = new XattrBatch();
   private readonly nodes = new NodeMaker();
+  private readonly jobs = new FileJobs();
+  /** Directories this layer created: a name in one that the layer did not write is free. */
+  private fresh = new Set<string>();
+  private readonly umask = readUmask();
+  /** How small files are written; 'auto' switches to jobs while syscalls are slow. */
+  private readonly writeMode = readWriteMode();
+  /** Moving average of a synchronous small-file write, in microseconds. */
+  private syncCost = 0;
+  private smallFiles = 0;
+  /** Files created in a fresh directory get the creator's ids unless the rootfs is setgid. */
+  private readonly creatorIds: Ids | undefined;
   private readonly isRoot = process.getuid?.() === 0;
   private readonly warned = new Set<string>();
   readonly warnings: ExtractWarning[] = [];
@@ -71,7 +85,11 @@ export class Applier {
   constructor(private readonly cfg: ApplierConfig) {
     this.root = cfg.root;
     this.rootBytes = fromUtf8(cfg.root);
-    this.resolver = new Resolver(this.rootBytes, (host) => this.makeImplicitDir(host));
+    const rootMode = lstatSync(cfg.root).mode;
+    const euid = process.geteuid?.();
+    const egid = process.getegid?.();
+    this.creatorIds = (rootMode & 0o2000) === 0 && euid !== undefined && egid !== undefined ? { uid: euid, gid: egid } : undefined;
+    this.resolver = new Resolver(this.rootBytes, (host, rel) => this.makeImplicitDir(host, rel));
     if (cfg.idMap) {
       const uid = mapId(cfg.idMap.uid, 0);
       const gid = mapId(cfg.idMap.gid, 0);
@@ -89,15 +107,18 @@ export class Applier {
   beginLayer(digest: string | undefined): void {
     this.layer = digest;
     this.upper = new Set();
+    this.fresh = new Set();
   }
 
   async endLayer(): Promise<void> {
+    await this.jobs.drain();
     await this.xattrs.flush(
       (rel) => this.resolver.host(rel),
       (w) => this.warn('XATTR_SKIPPED', w.message),
       this.layer,
     );
     this.upper = new Set();
+    this.fresh = new Set();
   }
 
   /** After the last layer: directory modes and times, deepest first. */
@@ -106,8 +127,9 @@ export class Applier {
     this.nodes.close();
   }
 
-  /** Stops helper processes (after a failure). */
-  dispose(): void {
+  /** Waits for file jobs and stops helper processes (after a failure). */
+  async dispose(): Promise<void> {
+    await this.jobs.settle();
     this.nodes.close();
   }
 
@@ -115,6 +137,7 @@ export class Applier {
     const path = display(e.name);
     try {
       if (this.cfg.signal?.aborted) throw this.error('ABORTED', 'extraction aborted', path);
+      this.jobs.check();
       this.entries++;
       await this.dispatch(e, body, path);
     } catch (err) {
@@ -129,6 +152,7 @@ export class Applier {
     const comps = cleanComponents(e.name);
     if (comps.length === 0) {
       if (e.type !== 'directory') throw this.error('UNSAFE_PATH', 'entry would replace the rootfs directory itself', path);
+      await this.jobs.drain();
       this.rootDir(e, path);
       return;
     }
@@ -137,6 +161,7 @@ export class Applier {
     if (parent.some((c) => c.startsWith(WHITEOUT))) throw this.error('UNSUPPORTED_ENTRY', 'a whiteout name is used as a directory', path);
     if (base.startsWith(WHITEOUT)) {
       if (e.size > 0) for await (const _ of body); // whiteouts never reach the rootfs
+      await this.jobs.drain();
       this.whiteout(parent, base, path);
       return;
     }
@@ -158,39 +183,74 @@ export class Applier {
 
   private async file(e: TarEntryInfo, parent: string[], base: string, body: EntryBody, path: string): Promise<void> {
     const ids = this.ids(e, path);
-    const { rel, host } = this.place(parent, base);
+    const { rel, host, dir } = await this.place(parent, base);
     const hb = bytes(host);
-    let fd: number;
-    try {
-      fd = openSync(hb, O_NEW_FILE, 0o600);
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
-      this.clearLeaf(rel, host);
-      fd = openSync(hb, O_NEW_FILE, 0o600);
+    if (this.jobs.has(rel)) await this.jobs.drain();
+    // A name in a directory this layer created, not yet written by this layer, is free.
+    if (!this.fresh.has(dir) || this.upper.has(rel)) {
+      const st = lstatSync(hb, { throwIfNoEntry: false });
+      if (st) {
+        await this.jobs.drain();
+        this.clearLeaf(rel, host, st);
+      }
     }
     this.markUpper(rel);
+    // Skip the chown when the new file already has these owners (a fresh, non-setgid parent).
+    const owned = this.fresh.has(dir) && this.creatorIds !== undefined && this.creatorIds.uid === ids.uid && this.creatorIds.gid === ids.gid;
+    const chown = !owned && this.shouldChown(ids) ? ids : undefined;
+    this.setXattrs(rel, e, path);
+    const createMode = e.mode & 0o777;
+    // fchmod only when needed: special bits (cleared by chown) or bits the umask removes.
+    const needsChmod = (e.mode & 0o7000) !== 0 || (createMode & this.umask) !== 0;
+    if (e.size <= SMALL_FILE && this.useJobs()) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(chunk);
+      await this.jobs.submit(
+        rel,
+        { host: hb, flags: O_NEW_FILE, createMode, chunks, ...(chown ? { chown } : {}), ...(needsChmod ? { mode: e.mode } : {}), atime: e.atime, mtime: e.mtime },
+        (err) => this.wrap(err, path),
+      );
+      return;
+    }
+    const started = e.size <= SMALL_FILE ? process.hrtime.bigint() : 0n;
+    const fd = openSync(hb, O_NEW_FILE, createMode);
     try {
       for await (const chunk of body) {
         let off = 0;
         while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
       }
-      if (this.shouldChown(ids)) fchownSync(fd, ids.uid, ids.gid);
-      fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
+      if (chown) fchownSync(fd, chown.uid, chown.gid);
+      if (needsChmod) fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
       futimesSync(fd, e.atime, e.mtime);
     } finally {
       closeSync(fd);
     }
-    this.setXattrs(rel, e, path);
+    if (started !== 0n) this.syncCost = this.syncCost * 0.9 + (Number(process.hrtime.bigint() - started) / 1000) * 0.1;
   }
 
-  private directory(e: TarEntryInfo, comps: string[], parent: string[], base: string, path: string): void {
+  /**
+   * Small files: synchronous writes cost the least CPU (like GNU tar), but when the disk is busy
+   * each syscall blocks for long; then a few files are written concurrently on the thread pool.
+   * In that mode one file in 64 is still written synchronously to notice when the disk is fast again.
+   */
+  private useJobs(): boolean {
+    if (this.writeMode !== 'auto') return this.writeMode === 'jobs';
+    return this.syncCost > SLOW_FILE_US && ++this.smallFiles % 64 !== 0;
+  }
+
+  private async directory(e: TarEntryInfo, comps: string[], parent: string[], base: string, path: string): Promise<void> {
     const ids = this.ids(e, path);
-    const { rel, host } = this.place(parent, base);
+    const { rel, host } = await this.place(parent, base);
     const hb = bytes(host);
+    if (this.jobs.has(rel)) await this.jobs.drain();
     const st = lstatSync(hb, { throwIfNoEntry: false });
     if (!st?.isDirectory()) {
-      if (st) this.clearLeaf(rel, host, st);
+      if (st) {
+        await this.jobs.drain();
+        this.clearLeaf(rel, host, st);
+      }
       mkdirSync(hb, 0o700); // final mode at the very end
+      this.fresh.add(rel);
     }
     if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
     this.dirs.set(rel, { mode: e.mode, atime: e.atime, mtime: e.mtime });
@@ -206,19 +266,21 @@ export class Applier {
     this.setXattrs('', e, path);
   }
 
-  private symlink(e: TarEntryInfo, parent: string[], base: string, path: string): void {
+  private async symlink(e: TarEntryInfo, parent: string[], base: string, path: string): Promise<void> {
     if (e.linkname === '') throw this.error('UNSUPPORTED_ENTRY', 'symlink with an empty target', path);
     const ids = this.ids(e, path);
-    const { rel, host } = this.place(parent, base);
+    const { rel, host } = await this.place(parent, base);
     const hb = bytes(host);
-    this.create(rel, host, () => symlinkSync(bytes(e.linkname), hb)); // target kept verbatim
+    if (this.jobs.has(rel)) await this.jobs.drain();
+    await this.create(rel, host, () => symlinkSync(bytes(e.linkname), hb)); // target kept verbatim
     if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
     lutimesSync(hb, e.atime, e.mtime);
     this.markUpper(rel);
     this.setXattrs(rel, e, path);
   }
 
-  private hardlink(e: TarEntryInfo, parent: string[], base: string, path: string): void {
+  private async hardlink(e: TarEntryInfo, parent: string[], base: string, path: string): Promise<void> {
+    await this.jobs.drain(); // the target may be a file still being written
     const target = cleanComponents(e.linkname);
     const missing = (): ExtractError =>
       this.error('HARDLINK_TARGET_MISSING', `hardlink target ${JSON.stringify(display(e.linkname))} does not exist in this or a lower layer`, path);
@@ -236,12 +298,12 @@ export class Applier {
     const tst = lstatSync(bytes(thost), { throwIfNoEntry: false });
     if (!tst) throw missing();
     if (tst.isDirectory()) throw this.error('UNSUPPORTED_ENTRY', `hardlink to directory ${JSON.stringify(display(e.linkname))}`, path);
-    const { rel, host } = this.place(parent, base);
+    const { rel, host } = await this.place(parent, base);
     this.markUpper(rel);
     if (rel === trel) return;
     try {
       // link(2) does not follow a symlink target: the link shares the symlink's inode.
-      this.create(rel, host, () => linkSync(bytes(thost), bytes(host)));
+      await this.create(rel, host, () => linkSync(bytes(thost), bytes(host)));
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') throw missing();
       throw err;
@@ -255,7 +317,8 @@ export class Applier {
       return;
     }
     const ids = this.ids(e, path);
-    const { rel, host } = this.place(parent, base);
+    await this.jobs.drain();
+    const { rel, host } = await this.place(parent, base);
     this.clearLeaf(rel, host);
     const failure = await this.nodes.make(host, kind, e.devmajor, e.devminor);
     if (failure !== undefined) {
@@ -325,18 +388,25 @@ export class Applier {
 
   // ---- helpers ------------------------------------------------------------------------------
 
-  private place(parent: string[], base: string): { rel: string; host: string } {
-    const dir = this.resolver.resolveDir(parent, true)!;
+  /** Where an entry goes: its parent resolved (and created) inside the rootfs. */
+  private async place(parent: string[], base: string): Promise<{ rel: string; host: string; dir: string }> {
+    let dir = this.resolver.cached(parent);
+    if (dir === undefined) {
+      // Resolving may look at or create names that files in flight are about to take.
+      await this.jobs.drain();
+      dir = this.resolver.resolveDir(parent, true)!;
+    }
     const rel = joinRel(dir, base);
-    return { rel, host: this.resolver.host(rel) };
+    return { rel, host: this.resolver.host(rel), dir };
   }
 
   /** Runs `make`; if something is in the way, removes it and runs `make` again. */
-  private create(rel: string, host: string, make: () => void): void {
+  private async create(rel: string, host: string, make: () => void): Promise<void> {
     try {
       make();
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
+      await this.jobs.drain();
       this.clearLeaf(rel, host);
       make();
     }
@@ -359,7 +429,8 @@ export class Applier {
     }
   }
 
-  private makeImplicitDir(host: string): void {
+  private makeImplicitDir(host: string, rel: string): void {
+    this.fresh.add(rel);
     const hb = bytes(host);
     mkdirSync(hb, 0o755);
     chmodSync(hb, 0o755); // whatever the umask
@@ -441,4 +512,19 @@ export class Applier {
     if (code !== undefined && err instanceof Error) return this.error('IO_ERROR', err.message, path, err);
     return err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/** The process umask (read without changing it where possible). */
+function readUmask(): number {
+  try {
+    return process.umask();
+  } catch {
+    return 0o777; // unknown: always chmod
+  }
+}
+
+/** OCI_EXTRACT_WRITE_MODE=sync|jobs|auto (default auto): a knob for benchmarks and tests. */
+function readWriteMode(): 'sync' | 'jobs' | 'auto' {
+  const v = process.env.OCI_EXTRACT_WRITE_MODE;
+  return v === 'sync' || v === 'jobs' ? v : 'auto';
 }

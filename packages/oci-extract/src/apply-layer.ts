@@ -50,7 +50,7 @@ export async function applyLayer(tarStream: Readable, rootfs: string, options: A
     applier.finish();
     return { diffId, entries: applier.entries, bytesRead, warnings: applier.warnings };
   } catch (err) {
-    applier.dispose();
+    await applier.dispose();
     throw applier.wrap(err);
   }
 }

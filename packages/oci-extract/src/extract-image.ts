@@ -67,7 +67,7 @@ export async function extractImage(image: Image, rootfs: string, options: Extrac
     if (signal?.aborted) throw new ExtractError('ABORTED', 'extraction aborted', { path: rootfs });
     applier.finish();
   } catch (err) {
-    applier.dispose();
+    await applier.dispose();
     restoreDestination(dest);
     throw applier.wrap(err);
   }

@@ -26,8 +26,8 @@ export class Resolver {
   constructor(
     /** The rootfs as a byte string, no trailing slash. */
     readonly root: string,
-    /** Called to create a missing directory (host path as a byte string). */
-    private readonly makeDir: (host: string) => void,
+    /** Called to create a missing directory (host path and rel path, byte strings). */
+    private readonly makeDir: (host: string, rel: string) => void,
   ) {}
 
   host(rel: string): string {
@@ -42,6 +42,11 @@ export class Resolver {
   remember(key: string, rel: string): void {
     if (this.cache.size >= MAX_CACHE) this.cache.clear();
     this.cache.set(key, rel);
+  }
+
+  /** The cached rel path of directory `comps`, if resolved before (no syscall). */
+  cached(comps: readonly string[]): string | undefined {
+    return comps.length === 0 ? '' : this.cache.get(comps.join('/'));
   }
 
   /**
@@ -87,7 +92,7 @@ export class Resolver {
       const st = lstatSync(bytes(host), { throwIfNoEntry: false });
       if (st === undefined) {
         if (!create) return false;
-        this.makeDir(host);
+        this.makeDir(host, rel);
         stack.push(c);
       } else if (st.isDirectory()) {
         stack.push(c);

@@ -249,3 +249,25 @@ describe.skipIf(!isRoot)('parity with umoci raw unpack', () => {
     expect(lstatSync(join(ours, 'bin/tool2')).ino).not.toBe(lstatSync(join(ours, 'bin/tool')).ino); // tool was replaced
   });
 });
+
+describe.skipIf(!isRoot)('a full disk', () => {
+  it.each(['sync', 'jobs'])('is NO_SPACE naming layer and destination, and the rootfs is removed (%s writes)', async (mode) => {
+    const small = join(work.path, 'small');
+    mkdirSync(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', small]);
+    process.env.OCI_EXTRACT_WRITE_MODE = mode;
+    try {
+      const rootfs = join(small, 'rootfs');
+      const { image } = memoryImage({ layers: [Array.from({ length: 300 }, (_, i) => file(`f${i}`, 'x'.repeat(2000)))] });
+      const err = (await extractImage(image, rootfs).catch((e: unknown) => e)) as ExtractError;
+      expect(err).toBeInstanceOf(ExtractError);
+      expect(err.code).toBe('NO_SPACE');
+      expect(err.message).toContain(image.layers[0]!.digest);
+      expect(err.message).toContain(rootfs);
+      expect(readdirSync(small)).toEqual([]);
+    } finally {
+      delete process.env.OCI_EXTRACT_WRITE_MODE;
+      execFileSync('umount', [small]);
+    }
+  });
+});

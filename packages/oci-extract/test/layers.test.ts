@@ -77,7 +77,14 @@ const cases: Case[] = [
   { name: 'aufs metadata whiteouts are ignored', layers: [base, [file('.wh..wh.plnk'), file('.wh..wh.aufs')]], tree: ['a dir', 'a/lower1 file', 'a/lower2 file', 'a/sub dir', 'a/sub/deep file', 'top file'] },
 ];
 
-describe('layer semantics', () => {
+describe.each([{ mode: 'sync' }, { mode: 'jobs' }])('layer semantics (small files written $mode)', ({ mode }) => {
+  beforeEach(() => {
+    process.env.OCI_EXTRACT_WRITE_MODE = mode;
+  });
+  afterEach(() => {
+    delete process.env.OCI_EXTRACT_WRITE_MODE;
+  });
+
   it.each(cases)('$name', async (c) => {
     const tree = await apply(c.layers);
     expect(tree).toEqual(c.tree);

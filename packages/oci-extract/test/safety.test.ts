@@ -69,7 +69,14 @@ const cases: Case[] = [
   { name: 'file then directory through it', layers: [[file('f', 'x'), file('f/g', 'y')]], error: 'NOT_A_DIRECTORY' },
 ];
 
-describe('no entry reaches outside the rootfs', () => {
+describe.each([{ mode: 'sync' }, { mode: 'jobs' }])('no entry reaches outside the rootfs (small files written $mode)', ({ mode }) => {
+  beforeEach(() => {
+    process.env.OCI_EXTRACT_WRITE_MODE = mode;
+  });
+  afterEach(() => {
+    delete process.env.OCI_EXTRACT_WRITE_MODE;
+  });
+
   it.each(cases)('$name', async (c) => {
     const before = snapshot(work.path);
     const hostBefore = snapshot(host);

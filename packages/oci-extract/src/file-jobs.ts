@@ -1,0 +1,109 @@
+// Bounded write-behind for small regular files. Creating a file costs several syscalls (open,
+// write, chown, chmod, utimes, close); running a few files' syscalls concurrently on the libuv
+// thread pool, while the main thread parses the next entries, keeps extraction fast when the disk
+// is slow or busy. Only file *creation at a name known to be free, in a directory known to be
+// real* is deferred; every other namespace change first waits for the jobs in flight (see
+// Applier), so effects still happen in archive order.
+import { close, fchmod, fchown, futimes, open, writev } from 'node:fs';
+
+/** Bodies up to this size are buffered and written by a job; larger ones are streamed inline. */
+export const SMALL_FILE = 1024 * 1024;
+/** Jobs in flight at most (and so at most this many small bodies buffered). */
+const MAX_JOBS = 16;
+
+export interface FileJob {
+  host: Buffer;
+  flags: number;
+  createMode: number;
+  chunks: Buffer[];
+  chown?: { uid: number; gid: number };
+  /** Set when the create mode is not enough (umask, special bits). */
+  mode?: number;
+  atime: number;
+  mtime: number;
+}
+
+type Done = (err: NodeJS.ErrnoException | null) => void;
+
+/** open → writev… → fchown? → fchmod? → futimes → close, as a callback chain (no promise per step). */
+function runJob(j: FileJob, done: Done): void {
+  open(j.host, j.flags, j.createMode, (err, fd) => {
+    if (err) return done(err);
+    const finish = (e: NodeJS.ErrnoException | null): void => close(fd, (e2) => done(e ?? e2));
+    const times = (): void => futimes(fd, j.atime, j.mtime, finish);
+    const chmod = (): void => (j.mode !== undefined ? fchmod(fd, j.mode, (e) => (e ? finish(e) : times())) : times());
+    const chown = (): void => (j.chown ? fchown(fd, j.chown.uid, j.chown.gid, (e) => (e ? finish(e) : chmod())) : chmod());
+    let chunks = j.chunks;
+    let left = chunks.reduce((n, c) => n + c.length, 0);
+    const write = (): void => {
+      if (left === 0) return chown();
+      writev(fd, chunks, (e, n) => {
+        if (e) return finish(e);
+        left -= n;
+        if (left > 0) chunks = skip(chunks, n);
+        write();
+      });
+    };
+    write();
+  });
+}
+
+function skip(chunks: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const c of chunks) {
+    if (n >= c.length) {
+      n -= c.length;
+      continue;
+    }
+    out.push(n > 0 ? c.subarray(n) : c);
+    n = 0;
+  }
+  return out;
+}
+
+export class FileJobs {
+  private readonly inflight = new Set<string>();
+  private readonly slotWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private failure: unknown;
+
+  get size(): number {
+    return this.inflight.size;
+  }
+
+  has(rel: string): boolean {
+    return this.inflight.has(rel);
+  }
+
+  /** Starts a job for `rel` (waits for a free slot). `wrap` turns a failure into the entry's error. */
+  async submit(rel: string, job: FileJob, wrap: (err: unknown) => unknown): Promise<void> {
+    while (this.inflight.size >= MAX_JOBS) await new Promise<void>((r) => this.slotWaiters.push(r));
+    this.check();
+    this.inflight.add(rel);
+    runJob(job, (err) => {
+      if (err) this.failure ??= wrap(err);
+      this.inflight.delete(rel);
+      this.slotWaiters.shift()?.();
+      if (this.inflight.size === 0) {
+        const w = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const f of w) f();
+      }
+    });
+  }
+
+  /** Waits for every job; throws the first failure. */
+  async drain(): Promise<void> {
+    await this.settle();
+    this.check();
+  }
+
+  /** Waits for every job without throwing (clean-up after a failure). */
+  async settle(): Promise<void> {
+    while (this.inflight.size > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  check(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
