@@ -29,6 +29,7 @@ const HELP = `Usage: node bench/run.mjs [options]   (pnpm bench [options] builds
   --cache-dir DIR     generated images (default bench/cache)
   --work-dir DIR      where the rootfs directories are written (default: the OS temp dir)
   --no-sync           do not run sync(1) between runs (outside the timed region)
+  --prepare           only build (or find) the cached images, then exit
   -h, --help          this help`;
 
 const { values: opt } = parseArgs({
@@ -43,6 +44,7 @@ const { values: opt } = parseArgs({
     'cache-dir': { type: 'string', default: join(here, 'cache') },
     'work-dir': { type: 'string', default: tmpdir() },
     'no-sync': { type: 'boolean', default: false },
+    prepare: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -127,6 +129,7 @@ const shapeParams = opt.quick ? QUICK_SHAPES : SHAPES;
 mkdirSync(opt['cache-dir'], { recursive: true });
 const images = [];
 for (const s of shapes) for (const c of compressions) images.push(await benchImage(s, shapeParams[s], c, opt['cache-dir'], log));
+if (opt.prepare) process.exit(0);
 
 // ---- extraction runs, interleaved ---------------------------------------------------------------
 
