@@ -185,6 +185,11 @@ export interface DiffOptions {
   skip?: (field: CompareField, node: TreeNode) => boolean;
   /** Paths left out on both sides (exact relative paths). */
   ignorePaths?: readonly string[];
+  /**
+   * Compare mtimes truncated to this many nanoseconds (default 1: exact). Node's utimes takes
+   * seconds as a double, so a Node extractor cannot set every nanosecond a PAX header names.
+   */
+  mtimeResolutionNs?: number;
 }
 
 export interface Difference {
@@ -194,7 +199,7 @@ export interface Difference {
   actual?: string;
 }
 
-function fieldValue(field: CompareField, n: TreeNode): string {
+function fieldValue(field: CompareField, n: TreeNode, mtimeResolutionNs: bigint): string {
   switch (field) {
     case 'type':
       return n.type;
@@ -215,7 +220,7 @@ function fieldValue(field: CompareField, n: TreeNode): string {
     case 'linkGroup':
       return n.linkGroup === undefined ? '-' : n.linkGroup.split('\n').join(', ');
     case 'mtime':
-      return n.mtimeNs.toString();
+      return ((n.mtimeNs / mtimeResolutionNs) * mtimeResolutionNs).toString();
   }
 }
 
@@ -223,6 +228,7 @@ function fieldValue(field: CompareField, n: TreeNode): string {
 export function diffSnapshots(expected: TreeSnapshot, actual: TreeSnapshot, options: DiffOptions = {}): Difference[] {
   const fields = options.fields ?? ALL_FIELDS;
   const ignored = new Set(options.ignorePaths ?? []);
+  const res = BigInt(options.mtimeResolutionNs ?? 1);
   const diffs: Difference[] = [];
   const paths = [...new Set([...expected.nodes.keys(), ...actual.nodes.keys()])].sort((a, b) => (a === '.' ? -1 : b === '.' ? 1 : a < b ? -1 : a > b ? 1 : 0));
   for (const path of paths) {
@@ -239,8 +245,8 @@ export function diffSnapshots(expected: TreeSnapshot, actual: TreeSnapshot, opti
     }
     for (const field of fields) {
       if (options.skip?.(field, e)) continue;
-      const ev = fieldValue(field, e);
-      const av = fieldValue(field, a);
+      const ev = fieldValue(field, e, res);
+      const av = fieldValue(field, a, res);
       if (ev !== av) diffs.push({ path, field, expected: ev, actual: av });
     }
   }

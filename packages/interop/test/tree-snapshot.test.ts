@@ -63,4 +63,20 @@ describe('tree snapshot', () => {
     });
     expect(fewer.map((d) => `${d.path}:${d.field}`).sort()).toEqual(['etc/hello2:linkGroup', 'etc/hello:linkGroup', 'etc/x:mode', 'etc/x:xattrs'].sort());
   });
+
+  it('compares mtimes to the nanosecond unless told a coarser resolution', () => {
+    const a = join(tmp.path, 'a3');
+    const b = join(tmp.path, 'b3');
+    for (const d of [a, b]) mkdirSync(d);
+    writeFileSync(join(a, 'f'), '');
+    writeFileSync(join(b, 'f'), '');
+    execFileSync('touch', ['-d', '@1600000000.123456789', join(a, 'f')]);
+    execFileSync('touch', ['-d', '@1600000000.123456001', join(b, 'f')]);
+    for (const d of [a, b]) lutimesSync(d, 1_600_000_000, 1_600_000_000);
+    expect(snapshotTree(a).nodes.get('f')?.mtimeNs).toBe(1_600_000_000_123_456_789n);
+    expect(diffSnapshots(snapshotTree(a), snapshotTree(b)).map((d) => `${d.path}:${d.field}`)).toEqual(['f:mtime']);
+    expect(diffSnapshots(snapshotTree(a), snapshotTree(b), { mtimeResolutionNs: 1000 })).toEqual([]);
+    execFileSync('touch', ['-d', '@1600000000.123457001', join(b, 'f')]);
+    expect(diffSnapshots(snapshotTree(a), snapshotTree(b), { mtimeResolutionNs: 1000 }).map((d) => `${d.path}:${d.field}`)).toEqual(['f:mtime']);
+  });
 });
