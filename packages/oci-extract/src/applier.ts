@@ -37,6 +37,8 @@ const WHITEOUT = '.wh.';
 /** Above this average cost of a synchronous small-file write (µs), small files go to FileJobs. */
 const SLOW_FILE_US = 150;
 const OPAQUE = '.wh..wh..opq';
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
 
 export interface ApplierConfig {
   /** Absolute, symlink-free path of an existing directory. */
@@ -134,7 +136,7 @@ export class Applier {
   }
 
   async entry(e: TarEntryInfo, body: EntryBody): Promise<void> {
-    const path = display(e.name);
+    const path = ASCII.test(e.name) ? e.name : display(e.name);
     try {
       if (this.cfg.signal?.aborted) throw this.error('ABORTED', 'extraction aborted', path);
       this.jobs.check();
@@ -185,7 +187,7 @@ export class Applier {
 
   private async file(e: TarEntryInfo, parent: string[], base: string, body: EntryBody, path: string): Promise<void> {
     const ids = this.ids(e, path);
-    const { rel, host, dir } = await this.place(parent, base);
+    const { rel, host, dir } = this.placeCached(parent, base) ?? (await this.place(parent, base));
     const hb = bytes(host);
     if (this.jobs.has(rel)) await this.jobs.drain();
     // A name in a directory this layer created, not yet written by this layer, is free.
@@ -217,10 +219,7 @@ export class Applier {
     const started = e.size <= SMALL_FILE ? process.hrtime.bigint() : 0n;
     const fd = openSync(hb, O_NEW_FILE, createMode);
     try {
-      for await (const chunk of body) {
-        let off = 0;
-        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-      }
+      await writeBody(fd, body);
       if (chown) fchownSync(fd, chown.uid, chown.gid);
       if (needsChmod) fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
       futimesSync(fd, e.atime, e.mtime);
@@ -390,6 +389,14 @@ export class Applier {
 
   // ---- helpers ------------------------------------------------------------------------------
 
+  /** `place` without waiting, when the parent directory is cached (the common case). */
+  private placeCached(parent: string[], base: string): { rel: string; host: string; dir: string } | undefined {
+    const dir = this.resolver.cached(parent);
+    if (dir === undefined) return undefined;
+    const rel = joinRel(dir, base);
+    return { rel, host: this.resolver.host(rel), dir };
+  }
+
   /** Where an entry goes: its parent resolved (and created) inside the rootfs. */
   private async place(parent: string[], base: string): Promise<{ rel: string; host: string; dir: string }> {
     let dir = this.resolver.cached(parent);
@@ -529,4 +536,24 @@ function readUmask(): number {
 function readWriteMode(): 'sync' | 'jobs' | 'auto' {
   const v = process.env.OCI_EXTRACT_WRITE_MODE;
   return v === 'sync' || v === 'jobs' ? v : 'auto';
+}
+
+/** Writes an entry body to `fd` as chunks arrive (one promise per body, not per chunk). */
+function writeBody(fd: number, body: EntryBody): Promise<void> {
+  const stream = body as unknown as NodeJS.EventEmitter;
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      try {
+        let off = 0;
+        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+      } catch (err) {
+        stream.off('data', onData);
+        (body as unknown as { destroy(e?: unknown): void }).destroy();
+        reject(err);
+      }
+    };
+    stream.on('data', onData);
+    stream.once('end', () => resolve());
+    stream.once('error', reject);
+  });
 }
