@@ -141,6 +141,20 @@ describe.skipIf(!isRoot || !lxcAvailable)('oci2lxc create + lxc-start (real LXC)
     expect(readdirNames(lxcpath).filter((n) => n.includes('e2e-broken'))).toEqual([]);
   });
 
+  it('--idmap shifts file owners and writes matching lxc.idmap lines', () => {
+    const archive = join(tmp.path, 'oci.tar');
+    if (!existsSync(archive)) writeArchive(spec('oci'), archive);
+    const name = 'e2e-idmap';
+    const r = runCli(['create', name, archive, '--lxcpath', lxcpath, '--network', 'empty', '--idmap', '0:100000:65536', '-q']);
+    expect(r.status, r.stderr).toBe(0);
+    const config = readFileSync(join(lxcpath, name, 'config'), 'utf8');
+    expect(config).toMatch(/^lxc\.idmap = u 0 100000 65536$/m);
+    expect(config).toMatch(/^lxc\.idmap = g 0 100000 65536$/m);
+    const owner = (p: string) => execFileSync('stat', ['-c', '%u:%g', join(lxcpath, name, 'rootfs', p)], { encoding: 'utf8' }).trim();
+    expect(owner('bin/busybox')).toBe('100000:100000');
+    expect(owner('home/app')).toBe('101000:101000');
+  });
+
   it('works as an LXC template through lxc-create -t', () => {
     const archive = join(tmp.path, 'docker.tar');
     writeArchive(spec('docker'), archive);
