@@ -552,8 +552,16 @@ function writeBody(fd: number, body: EntryBody): Promise<void> {
         reject(err);
       }
     };
+    let ended = false;
     stream.on('data', onData);
-    stream.once('end', () => resolve());
+    stream.once('end', () => {
+      ended = true;
+      resolve();
+    });
     stream.once('error', reject);
+    // Destroyed without an error (the layer failed elsewhere): settle, so the fd gets closed.
+    stream.once('close', () => {
+      if (!ended) reject(new Error('entry stream closed before its end'));
+    });
   });
 }

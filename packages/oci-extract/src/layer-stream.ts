@@ -51,6 +51,7 @@ export async function runLayer(run: LayerRun): Promise<string> {
   const hash = createHash(algorithm);
   const { extract, info } = createTarParser();
   let applyError: unknown;
+  let current: Promise<void> = Promise.resolve();
   const streamErrors: unknown[] = [];
 
   extract.on('entry', (header, stream, next) => {
@@ -62,7 +63,8 @@ export async function runLayer(run: LayerRun): Promise<string> {
       next(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    applier.entry(e, body).then(
+    current = applier.entry(e, body);
+    current.then(
       () => next(),
       (err: unknown) => {
         applyError ??= err;
@@ -117,7 +119,8 @@ export async function runLayer(run: LayerRun): Promise<string> {
   if (applyError || streamErrors.length > 0) {
     ex.destroy();
     run.source.destroy();
-    await Promise.race([piped, new Promise((r) => setTimeout(r, 1000).unref())]);
+    // Let the entry being applied settle (it closes its file) before the caller cleans up.
+    await Promise.race([Promise.all([piped, current.catch(() => {})]), new Promise((r) => setTimeout(r, 1000).unref())]);
     // The most specific error wins: ours, then the source's own (oci-tar-image), then the rest.
     const typed = streamErrors.find((e) => e instanceof ExtractError || (e instanceof Error && e.name === 'OciImageError'));
     throw classify(applyError ?? typed ?? streamErrors[0], applier, signal);

@@ -193,6 +193,35 @@ describe('failures leave the destination as found', () => {
     expect(existsSync(rootfs)).toBe(false);
   });
 
+  it('abort inside a large file: ABORTED, no file descriptor left open, destination removed', async () => {
+    const rootfs = join(work.path, 'rootfs');
+    const controller = new AbortController();
+    const { image } = memoryImage(
+      { layers: [[file('small', 'x'), file('big', Buffer.alloc(24 * 1024 * 1024, 1))]], compression: 'none' },
+      {
+        serve: (_i, blob) =>
+          Readable.from(
+            (async function* () {
+              for (let off = 0; off < blob.length; off += 256 * 1024) {
+                yield blob.subarray(off, off + 256 * 1024);
+                await new Promise((r) => setTimeout(r, 1));
+              }
+            })(),
+          ),
+      },
+    );
+    const fds = readdirSync('/proc/self/fd').length;
+    const err = (await extractImage(image, rootfs, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.bytesRead > 4 * 1024 * 1024) controller.abort();
+      },
+    }).catch((e: unknown) => e)) as ExtractError;
+    expect(err.code).toBe('ABORTED');
+    expect(existsSync(rootfs)).toBe(false);
+    expect(readdirSync('/proc/self/fd').length).toBe(fds);
+  });
+
   it('an already aborted signal creates nothing', async () => {
     const { image } = memoryImage({ layers: [[file('a', 'x')]] });
     await expect(extractImage(image, join(work.path, 'r'), { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
