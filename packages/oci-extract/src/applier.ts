@@ -72,8 +72,11 @@ export class Applier {
   /** Moving average of a synchronous small-file write, in microseconds. */
   private syncCost = 0;
   private smallFiles = 0;
-  /** Files created in a fresh directory get the creator's ids unless the rootfs is setgid. */
+  /** The ids a new file gets from its creator (when its directory is not setgid). */
   private readonly creatorIds: Ids | undefined;
+  private readonly rootSetgid: boolean;
+  /** Fresh directories known not to be setgid: files made in them need no chown to the creator's ids. */
+  private plain = new Set<string>();
   private readonly isRoot = process.getuid?.() === 0;
   private readonly warned = new Set<string>();
   readonly warnings: ExtractWarning[] = [];
@@ -87,10 +90,10 @@ export class Applier {
   constructor(private readonly cfg: ApplierConfig) {
     this.root = cfg.root;
     this.rootBytes = fromUtf8(cfg.root);
-    const rootMode = lstatSync(cfg.root).mode;
+    this.rootSetgid = (lstatSync(cfg.root).mode & 0o2000) !== 0;
     const euid = process.geteuid?.();
     const egid = process.getegid?.();
-    this.creatorIds = (rootMode & 0o2000) === 0 && euid !== undefined && egid !== undefined ? { uid: euid, gid: egid } : undefined;
+    this.creatorIds = euid !== undefined && egid !== undefined ? { uid: euid, gid: egid } : undefined;
     this.resolver = new Resolver(this.rootBytes, (host, rel) => this.makeImplicitDir(host, rel));
     if (cfg.idMap) {
       const uid = mapId(cfg.idMap.uid, 0);
@@ -110,6 +113,7 @@ export class Applier {
     this.layer = digest;
     this.upper = new Set();
     this.fresh = new Set();
+    this.plain = new Set();
   }
 
   async endLayer(): Promise<void> {
@@ -121,6 +125,7 @@ export class Applier {
     );
     this.upper = new Set();
     this.fresh = new Set();
+    this.plain = new Set();
   }
 
   /** After the last layer: directory modes and times, deepest first. */
@@ -200,7 +205,7 @@ export class Applier {
     }
     this.markUpper(rel);
     // Skip the chown when the new file already has these owners (a fresh, non-setgid parent).
-    const owned = this.fresh.has(dir) && this.creatorIds !== undefined && this.creatorIds.uid === ids.uid && this.creatorIds.gid === ids.gid;
+    const owned = this.plain.has(dir) && this.creatorIds !== undefined && this.creatorIds.uid === ids.uid && this.creatorIds.gid === ids.gid;
     const chown = !owned && this.shouldChown(ids) ? ids : undefined;
     this.setXattrs(rel, e, path);
     const createMode = e.mode & 0o777;
@@ -251,7 +256,7 @@ export class Applier {
         this.clearLeaf(rel, host, st);
       }
       mkdirSync(hb, 0o700); // final mode at the very end
-      this.fresh.add(rel);
+      this.madeDir(rel, hb);
     }
     if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
     this.dirs.set(rel, { mode: e.mode, atime: e.atime, mtime: e.mtime });
@@ -438,10 +443,18 @@ export class Applier {
     }
   }
 
-  private makeImplicitDir(host: string, rel: string): void {
+  /** Records a directory this layer made; it is "plain" unless it inherited a setgid bit. */
+  private madeDir(rel: string, hb: Buffer): void {
     this.fresh.add(rel);
+    const i = rel.lastIndexOf('/');
+    const parentPlain = i < 0 ? !this.rootSetgid : this.plain.has(rel.slice(0, i));
+    if (parentPlain || (lstatSync(hb).mode & 0o2000) === 0) this.plain.add(rel);
+  }
+
+  private makeImplicitDir(host: string, rel: string): void {
     const hb = bytes(host);
     mkdirSync(hb, 0o755);
+    this.madeDir(rel, hb);
     chmodSync(hb, 0o755); // whatever the umask
     if (this.isRoot && this.implicitIds) lchownSync(hb, this.implicitIds.uid, this.implicitIds.gid);
   }

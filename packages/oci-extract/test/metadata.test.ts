@@ -85,6 +85,15 @@ describe.skipIf(!isRoot)('owners (root)', () => {
     expect([st('big').uid, st('big').gid]).toEqual([3_000_000, 3_000_001]);
   });
 
+  it('owners are right below an existing setgid directory (no inherited group)', async () => {
+    const { chmodSync, chownSync, mkdirSync: mk } = await import('node:fs');
+    mk(join(rootfs, 'sg'));
+    chownSync(join(rootfs, 'sg'), 0, 50);
+    chmodSync(join(rootfs, 'sg'), 0o2775);
+    await applyLayer(layerStream([file('sg/sub/f', 'x', { uid: 0, gid: 0 }), dir('sg/d2', { uid: 0, gid: 0 }), file('sg/d2/g', 'y', { uid: 0, gid: 0 }), file('sg/h', 'z', { uid: 0, gid: 0 })]), rootfs);
+    for (const p of ['sg/sub/f', 'sg/d2/g', 'sg/h', 'sg/d2']) expect(st(p).gid, p).toBe(0);
+  });
+
   it('maps ids through the id map, including implicit parents and the root entry', async () => {
     const idMap = parseIdMap('0:100000:65536');
     await applyLayer(layerStream([dir('.', { uid: 0, gid: 0, mode: 0o755 }), file('home/u/f', 'x', { uid: 1000, gid: 100 }), symlink('l', 'x', { uid: 5, gid: 5 })]), rootfs, { idMap });
