@@ -25,18 +25,19 @@ describe.skipIf(!isRoot)('pnpm bench (smoke)', () => {
     expect(r.status, r.stderr).toBe(0);
     const out = r.stdout;
     expect(out).toMatch(/^\| image \| files \| unpacked \| layers \| archive \|$/m);
-    expect(out).toMatch(/^\| image \| tool \| wall s \(median of 1\) \| vs umoci \| vs tar \| vs floor \| user\+sys s \| peak RSS MiB \|$/m);
+    expect(out).toMatch(/^\| image \| tool \| wall s \(median of 1\) \| vs umoci \| vs tar \| vs floor \| vs node floor \| user\+sys s \| peak RSS MiB \|$/m);
     for (const image of ['small-gzip', 'small-zstd', 'large-gzip', 'large-zstd']) {
       expect(out).toMatch(new RegExp(`^\\| ${image} \\| \\d+ \\| [\\d.]+ MiB \\| 3 \\(`, 'm'));
       expect(out).toMatch(new RegExp(`^\\| ${image} \\| GNU tar [^|]+\\| \\d+\\.\\d{3} \\|`, 'm'));
       expect(out).toMatch(new RegExp(`^\\| ${image} \\| (gzip|zstd) -dc >/dev/null \\| \\d+\\.\\d{3} \\|`, 'm'));
+      expect(out).toMatch(new RegExp(`^\\| ${image} \\| (node:zlib gunzip|zstd-napi) → null \\| \\d+\\.\\d{3} \\|`, 'm'));
     }
     // umoci takes gzip layers only (0.4.7); the report says so instead of failing.
     expect(out).toMatch(/^\| small-gzip \| umoci raw unpack \| \d+\.\d{3} \| 1\.00x \|/m);
     expect(out).not.toMatch(/^\| small-zstd \| umoci/m);
     expect(out).toMatch(/umoci: n\/a for zstd images/);
     if (cliAvailable || extractAvailable) {
-      expect(out).toMatch(/^\| large-gzip \| oci2lxc [^|]+\| \d+\.\d{3} \| \d+\.\d{2}x \| \d+\.\d{2}x \| \d+\.\d{2}x \|/m);
+      expect(out).toMatch(/^\| large-gzip \| oci2lxc [^|]+\| \d+\.\d{3} \| \d+\.\d{2}x \| \d+\.\d{2}x \| \d+\.\d{2}x \| \d+\.\d{2}x \|/m);
       expect(out).toMatch(/^\| target \| measured \| limit \| met \|$/m);
     }
     if (cliAvailable) expect(out).toMatch(/^\| `oci2lxc inspect --json` \|/m);
