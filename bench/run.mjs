@@ -337,7 +337,7 @@ if (!opt['no-write'] && !opt.quick) {
   const doc = {
     date: new Date().toISOString(),
     commit: version('git', ['-C', root, 'rev-parse', '--short', 'HEAD']),
-    options: { rounds, shapes, compressions, quick: opt.quick, sync: !opt['no-sync'] },
+    options: { rounds, shapes, compressions, quick: opt.quick, sync: !opt['no-sync'], workDir: opt['work-dir'] },
     machine,
     tools: toolVersions,
     oci2lxcVia,
