@@ -16,8 +16,22 @@ export function decompressor(compression: Compression): Stage | undefined {
   return undefined;
 }
 
+// One idle decompression context is kept for the next layer: a DCtx holds the frame window
+// (megabytes) and is only freed by the garbage collector.
+let idle: InstanceType<typeof zstdBinding.DCtx> | undefined;
+
 async function* zstdStage(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const dctx = new zstdBinding.DCtx();
+  const dctx = idle ?? new zstdBinding.DCtx();
+  idle = undefined;
+  try {
+    yield* zstdFrames(dctx, source);
+  } finally {
+    dctx.reset(zstdBinding.ResetDirective.sessionOnly);
+    idle = dctx;
+  }
+}
+
+async function* zstdFrames(dctx: InstanceType<typeof zstdBinding.DCtx>, source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const outSize = zstdBinding.dStreamOutSize();
   let inFrame = false;
   for await (const chunk of source) {
