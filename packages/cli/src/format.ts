@@ -30,3 +30,12 @@ export function shortDigest(d: string): string {
   const i = d.indexOf(':');
   return i < 0 ? d : `${d.slice(0, i + 1)}${d.slice(i + 1, i + 13)}`;
 }
+
+/**
+ * Makes text from an archive safe for a terminal: control characters (ESC, CR, BEL, …) and
+ * lone surrogates become visible escapes, so a hostile name cannot rewrite the screen.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

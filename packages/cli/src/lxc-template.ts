@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Io } from './command.js';
 import { errorCode } from './errors.js';
+import { printable } from './format.js';
 import { withImage } from './image-source.js';
 import { templateConfigDir } from './lxc-host.js';
 import { planContainer, targetCapabilities } from './lxc-plan.js';
@@ -89,7 +90,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     return 0;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    io.stderr.write(`lxc-oci2lxc: error ${errorCode(err) ?? 'INTERNAL'}: ${message.replace(/\s*\n\s*/g, '; ')}\n`);
+    io.stderr.write(`lxc-oci2lxc: error ${printable(errorCode(err) ?? 'INTERNAL')}: ${printable(message.replace(/\s*\n\s*/g, '; '))}\n`);
     return 1;
   }
 }

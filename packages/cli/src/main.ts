@@ -1,6 +1,7 @@
 // The oci2lxc command: dispatch, global flags, error reporting and exit statuses.
 import type { Command, Io } from './command.js';
 import { UsageError, errorCode } from './errors.js';
+import { printable } from './format.js';
 import { inspect } from './commands/inspect.js';
 import { extract } from './commands/extract.js';
 import { config } from './commands/config.js';
@@ -50,7 +51,7 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    streams.stderr.write(`oci2lxc: unknown command '${name}'\nRun 'oci2lxc --help' for the list of commands.\n`);
+    streams.stderr.write(`oci2lxc: unknown command '${printable(name)}'\nRun 'oci2lxc --help' for the list of commands.\n`);
     return 2;
   }
   try {
@@ -62,12 +63,12 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
 
 function reportError(err: unknown, io: Io, command: Command): number {
   if (err instanceof UsageError) {
-    io.stderr.write(`oci2lxc ${command.name}: ${err.message}\nRun 'oci2lxc ${command.name} --help' for usage.\n`);
+    io.stderr.write(`oci2lxc ${command.name}: ${printable(err.message)}\nRun 'oci2lxc ${command.name} --help' for usage.\n`);
     return 2;
   }
   const code = errorCode(err) ?? 'INTERNAL';
   const message = err instanceof Error ? err.message : String(err);
-  io.stderr.write(`oci2lxc ${command.name}: error ${code}: ${message.replace(/\s*\n\s*/g, '; ')}\n`);
+  io.stderr.write(`oci2lxc ${command.name}: error ${printable(code)}: ${printable(message.replace(/\s*\n\s*/g, '; ').replace(/\t/g, ' '))}\n`);
   if (code === 'INTERNAL' && process.env.OCI2LXC_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   return 1;
 }

@@ -1,6 +1,6 @@
-import { formatPlatform, type Image, type ImageArchive } from '@oci2lxc/oci-tar-image';
+import { formatPlatform, type Image, type ImageArchive, type RuntimeConfig } from '@oci2lxc/oci-tar-image';
 import { commonOptions, parse, positionals, selectOptions } from '../args.js';
-import { formatBytes, formatValue } from '../format.js';
+import { formatBytes, formatValue, printable } from '../format.js';
 import { withImage } from '../image-source.js';
 import type { Command, Io } from '../command.js';
 
@@ -22,6 +22,34 @@ Examples:
   oci2lxc inspect multiarch.tar --platform linux/arm64/v8 --json
   podman save --format oci-archive -o app.tar app && oci2lxc inspect app.tar --ref app:latest`;
 
+type Json = string | string[] | Record<string, object> | Record<string, string> | null;
+
+/**
+ * The runtime config fields oci2lxc uses, copied with their types checked: the config blob is
+ * untrusted, and anything else in it (or any odd nesting) stays out of the output.
+ */
+export function runtimeConfigView(c: RuntimeConfig | undefined): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  if (!c || typeof c !== 'object') return out;
+  const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  for (const k of ['Entrypoint', 'Cmd', 'Env'] as const) {
+    const v: unknown = c[k];
+    if (v === null || isStrings(v)) out[k] = v;
+  }
+  for (const k of ['WorkingDir', 'User', 'StopSignal'] as const) {
+    const v: unknown = c[k];
+    if (typeof v === 'string') out[k] = v;
+  }
+  for (const k of ['ExposedPorts', 'Volumes'] as const) {
+    const v: unknown = c[k];
+    if (isObject(v)) out[k] = Object.fromEntries(Object.keys(v).map((key) => [key, {}]));
+  }
+  const labels: unknown = c.Labels;
+  if (isObject(labels)) out.Labels = Object.fromEntries(Object.entries(labels).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return out;
+}
+
 /** The JSON document `inspect --json` prints (stable shape). */
 export function describeImage(archive: ImageArchive, image: Image) {
   return {
@@ -35,7 +63,7 @@ export function describeImage(archive: ImageArchive, image: Image) {
       configDigest: image.configDigest,
       created: image.config.created ?? null,
       layers: image.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: l.mediaType, size: l.size, compression: l.compression })),
-      config: image.config.config ?? {},
+      config: runtimeConfigView(image.config.config),
     },
   };
 }
@@ -56,7 +84,7 @@ export const inspect: Command = {
       io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       return 0;
     }
-    const c = doc.image.config;
+    const c = doc.image.config as RuntimeConfig;
     const lines = [
       `Archive:   ${doc.archive} (${doc.format})`,
       `Offers:`,
@@ -79,7 +107,7 @@ export const inspect: Command = {
       `  Labels:       ${c.Labels && Object.keys(c.Labels).length > 0 ? '' : '-'}`,
       ...Object.entries(c.Labels ?? {}).map(([k, v]) => `    ${k}=${v}`),
     ];
-    io.stdout.write(`${lines.join('\n')}\n`);
+    io.stdout.write(`${printable(lines.join('\n'))}\n`);
     return 0;
   },
 };
