@@ -1,5 +1,5 @@
 // Opening an image archive: index the tar by its headers, recognise the format, list the images.
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { RangeReader } from '@oci2lxc/range-reader';
 import { addRefs, type Candidate, type LayerSource, type ResolvedImage } from './candidate.js';
@@ -7,6 +7,7 @@ import { parseDockerManifest, readDockerArchive } from './docker-archive.js';
 import { OciImageError } from './errors.js';
 import { CountingFile } from './file-source.js';
 import { readJsonFile, type ArchiveContext } from './json-blob.js';
+import { openArchiveFile } from './open-file.js';
 import { MAX_INDEX_DEPTH, readOciLayout } from './oci-layout.js';
 import { selectCandidate } from './select.js';
 import { indexTar } from './tar-index.js';
@@ -23,12 +24,10 @@ export interface OpenOptions {
  * data) and the small JSON files that say what the archive holds.
  */
 export async function openImageArchive(path: string, options: OpenOptions = {}): Promise<ImageArchive> {
-  const handle = await open(path, 'r');
+  const { handle, size } = await openArchiveFile(path);
   try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new OciImageError('NOT_AN_IMAGE', `${path}: not a regular file`, { subject: path });
     const file = new CountingFile(handle);
-    const index = await indexTar(file, stat.size, { archivePath: path });
+    const index = await indexTar(file, size, { archivePath: path });
     const ctx: ArchiveContext = { path, file, index };
     const hasIndex = index.resolveFile('index.json') !== undefined;
     const hasManifestJson = index.resolveFile('manifest.json') !== undefined;

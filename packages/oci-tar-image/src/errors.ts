@@ -2,6 +2,8 @@
 
 export type OciImageErrorCode =
   | 'NOT_AN_IMAGE'
+  | 'ARCHIVE_NOT_FOUND'
+  | 'ARCHIVE_UNREADABLE'
   | 'TRUNCATED_ARCHIVE'
   | 'INVALID_TAR'
   | 'INVALID_JSON'

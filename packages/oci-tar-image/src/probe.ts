@@ -1,7 +1,7 @@
 // A cheap "is this an image archive?" check: a bounded scan of the first tar headers.
-import { open } from 'node:fs/promises';
 import { CountingFile } from './file-source.js';
 import { readJsonFile } from './json-blob.js';
+import { openArchiveFile } from './open-file.js';
 import { indexTar, type TarEntry } from './tar-index.js';
 
 /** Headers scanned at most (docker archives put manifest.json after all layers: ~4 entries per layer). */
@@ -19,18 +19,17 @@ const IMAGE_MEMBER =
  */
 export async function isImageArchive(path: string): Promise<boolean> {
   let handle;
+  let size: number;
   try {
-    handle = await open(path, 'r');
+    ({ handle, size } = await openArchiveFile(path));
   } catch {
     return false;
   }
   try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) return false;
     const file = new CountingFile(handle);
     let strangers = 0;
     let found: string | undefined;
-    const index = await indexTar(file, stat.size, {
+    const index = await indexTar(file, size, {
       archivePath: path,
       maxEntries: MAX_HEADERS,
       onEntry: (e: TarEntry) => {

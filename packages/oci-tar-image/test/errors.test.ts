@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync, readFileSync, mkdirSync, openSync, writeSync, closeSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import {
   writeArchive,
@@ -91,7 +92,15 @@ describe('not an image', () => {
     const d = join(tmp.path, 'adir');
     mkdirSync(d);
     await expectCode(openImageArchive(d), 'NOT_AN_IMAGE', 'not a regular file');
-    await expect(openImageArchive(join(tmp.path, 'missing.tar'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expectCode(openImageArchive(join(tmp.path, 'missing.tar')), 'ARCHIVE_NOT_FOUND', 'missing.tar');
+    await expectCode(openImageArchive(join(tmp.path, 'empty.tar', 'below')), 'ARCHIVE_NOT_FOUND', 'below');
+  });
+
+  it('a FIFO is NOT_AN_IMAGE at once (opening it does not wait for a writer)', async () => {
+    const fifo = join(tmp.path, 'pipe.tar');
+    execFileSync('mkfifo', [fifo]);
+    await expectCode(openImageArchive(fifo), 'NOT_AN_IMAGE', 'not a regular file');
+    expect(await isImageArchive(fifo)).toBe(false);
   });
 
   it('an archive with only attestations holds no runnable image', async () => {
