@@ -2,6 +2,7 @@
 // Resolver (chroot-like, never leaves the rootfs); leaves are never followed (O_EXCL|O_NOFOLLOW,
 // lstat, lchown, lutimes, `setfattr -h`); whatever is in the way of a new entry is removed first.
 import {
+  write as fsWrite,
   chmodSync,
   closeSync,
   constants,
@@ -224,7 +225,8 @@ export class Applier {
     const started = e.size <= SMALL_FILE ? process.hrtime.bigint() : 0n;
     const fd = openSync(hb, O_NEW_FILE, createMode);
     try {
-      await writeBody(fd, body);
+      if (e.size > SMALL_FILE) await writeBodyAsync(fd, body);
+      else await writeBody(fd, body);
       if (chown) fchownSync(fd, chown.uid, chown.gid);
       if (needsChmod) fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
       futimesSync(fd, e.atime, e.mtime);
@@ -577,4 +579,40 @@ function writeBody(fd: number, body: EntryBody): Promise<void> {
       if (!ended) reject(new Error('entry stream closed before its end'));
     });
   });
+}
+
+/** Large bodies: positional writes on the thread pool (a few in flight), so the main thread keeps
+ * decompressing, hashing and parsing while the kernel copies data. */
+async function writeBodyAsync(fd: number, body: EntryBody): Promise<void> {
+  const MAX_PENDING = 4;
+  let pending = 0;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const writeAt = (chunk: Buffer, position: number): void => {
+    pending++;
+    fsWrite(fd, chunk, 0, chunk.length, position, (err, n) => {
+      if (err) failure ??= err;
+      else if (n < chunk.length) {
+        writeAt(chunk.subarray(n), position + n); // short write: the rest, same order irrelevant
+      }
+      pending--;
+      wake?.();
+    });
+  };
+  const settle = async (limit: number): Promise<void> => {
+    while (pending > limit) await new Promise<void>((r) => (wake = r));
+    wake = undefined;
+  };
+  let position = 0;
+  try {
+    for await (const chunk of body) {
+      if (failure !== undefined) break;
+      writeAt(chunk, position);
+      position += chunk.length;
+      await settle(MAX_PENDING - 1);
+    }
+  } finally {
+    await settle(0);
+  }
+  if (failure !== undefined) throw failure;
 }
