@@ -39,6 +39,10 @@ const cases: Case[] = [
   { name: 'absolute file name', layers: [(h) => [file(`${h}/pwned`, 'x'), file(`${h}/secret`, 'x')]], inside: (h) => [`${h.slice(1)}/pwned`] },
   { name: 'PAX long name with dot-dot', layers: [[file(`${long}/../../host/pwned-${long}`, 'x', { longNames: 'pax' })]], inside: () => [`host/pwned-${long}`] },
   { name: 'GNU long name with dot-dot', layers: [[file(`${long}/../../host/pwned-${long}`, 'x', { longNames: 'gnu' })]], inside: () => [`host/pwned-${long}`] },
+  { name: 'PAX long hardlink name climbing out', layers: [[hardlink('h', `${long}/../../../host/secret`, { longNames: 'pax' })]], error: 'HARDLINK_TARGET_MISSING' },
+  { name: 'GNU long hardlink name climbing out', layers: [[hardlink('h', `${long}/../../../host/secret`, { longNames: 'gnu' })]], error: 'HARDLINK_TARGET_MISSING' },
+  { name: 'GNU long symlink target climbing out', layers: [[symlink('s', `${long}/../../../../host`, { longNames: 'gnu' }), file('s/pwned', 'x')]], inside: () => ['host/pwned'] },
+  { name: 'PAX path overriding a harmless ustar name', layers: [[file('harmless', 'x', { pax: { path: '../../host/pwned' } })]], inside: () => ['host/pwned'] },
   { name: 'directory named ..', layers: [[dir('..', { mode: 0o777 }), dir('../../host', { mode: 0o777 })]], inside: () => ['host'] },
   { name: 'absolute symlink parent', layers: [(h) => [symlink('esc', h), file('esc/pwned', 'x'), file('esc/secret', 'x')]], inside: (h) => [`${h.slice(1)}/pwned`] },
   {
