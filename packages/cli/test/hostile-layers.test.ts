@@ -124,14 +124,20 @@ function nonUtf8Tar(entries: TarEntry[]): Buffer {
 
 // ---- cases ----------------------------------------------------------------------------------
 
-/** Every code the packages and the CLI document. Anything else (INTERNAL, ENOENT…) is unstable. */
-const KNOWN_CODES = new Set([
-  'DIGEST_MISMATCH', 'UNSAFE_PATH', 'UNSUPPORTED_ENTRY', 'ID_NOT_MAPPED', 'DESTINATION_NOT_EMPTY', 'INVALID_DESTINATION',
-  'NO_SPACE', 'ABORTED', 'CORRUPT_LAYER', 'HARDLINK_TARGET_MISSING', 'NOT_A_DIRECTORY', 'XATTR_FAILED', 'INVALID_OPTION',
-  'IO_ERROR', 'NOT_AN_IMAGE', 'TRUNCATED_ARCHIVE', 'INVALID_TAR', 'INVALID_JSON', 'INVALID_MANIFEST', 'INVALID_DIGEST',
-  'SIZE_MISMATCH', 'MISSING_BLOB', 'UNSUPPORTED_MEDIA_TYPE', 'NO_MATCHING_PLATFORM', 'NO_MATCHING_REF', 'AMBIGUOUS_IMAGE',
-  'INDEX_TOO_DEEP', 'LINK_LOOP', 'INVALID_PLATFORM',
-]);
+/** Every code the packages and the CLI document (read from their sources). Anything else (INTERNAL, ENOENT…) is unstable. */
+function documentedCodes(): Set<string> {
+  const out = new Set<string>();
+  const src = (rel: string): string => readFileSync(new URL(rel, import.meta.url), 'utf8');
+  for (const f of ['../../oci-tar-image/src/errors.ts', '../../oci-extract/src/errors.ts']) {
+    for (const m of src(f).matchAll(/\|\s*'([A-Z_]+)'/g)) out.add(m[1]!);
+  }
+  for (const f of readdirSync(new URL('../src/', import.meta.url), { recursive: true, encoding: 'utf8' })) {
+    if (!f.endsWith('.ts')) continue;
+    for (const m of src(`../src/${f}`).matchAll(/new CliError\(\s*'([A-Z_]+)'/g)) out.add(m[1]!);
+  }
+  return out;
+}
+const KNOWN_CODES = documentedCodes();
 
 interface Outcome {
   /** Extraction must succeed; check the rootfs. */
@@ -188,6 +194,7 @@ function runCase(c: Case): void {
   expect(hostFacts()).toBe(facts);
   absent(ctx.pwned);
   expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  expect(r.stderr, 'no raw control characters on stderr').not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
 
   if (r.status === 0 && (c.ok || c.either)) {
     c.ok?.(ctx.rootfs, ctx);
