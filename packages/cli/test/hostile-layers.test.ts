@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import {
   MediaTypes,
   blobFilePath,
+  encodePax,
   blockDevice,
   buildTar,
   charDevice,
@@ -38,7 +39,8 @@ const tmp = tempDir('oci2lxc-hostile-layers-');
 const sentinels: string[] = [];
 afterAll(() => {
   for (const s of sentinels) rmSync(s, { recursive: true, force: true });
-  tmp.cleanup();
+  // GNU rm, not rmSync: a failed case may leave a tree deeper than PATH_MAX behind.
+  spawnSync('rm', ['-rf', '--one-file-system', tmp.path]);
 });
 
 interface Ctx {
@@ -347,6 +349,31 @@ table('hostile entry names', [
     },
   },
   {
+    name: 'global PAX header with path/linkpath does not rename later entries out of the rootfs',
+    layers: () => [[{ path: 'pax_global_header', typeflag: 'g', content: encodePax({ path: '../../host/passwd', linkpath: '../../host/secret' }) }, file('benign', 'b'), symlink('sl', 'target')]],
+    either: true,
+    fail: ['UNSUPPORTED_ENTRY', 'CORRUPT_LAYER'],
+    ok: (r) => {
+      isFile(join(r, 'benign'), 'b');
+      expect(readlinkSync(join(r, 'sl'))).toBe('target');
+    },
+  },
+  {
+    name: 'name longer than PATH_MAX (deep nesting) fails cleanly or lands inside',
+    finding:
+      'fails with IO_ERROR (ENAMETOOLONG from lstat in oci-extract resolve.ts Resolver.walk, which uses full host paths) and leaves the partially written rootfs behind: cleanup.ts restoreDestination() calls rmSync(root, {recursive}) which also hits ENAMETOOLONG and swallows it. Use fd-relative operations (or GNU rm -rf) for cleanup; refuse names deeper than PATH_MAX up front with UNSAFE_PATH',
+    layers: () => [[file(`${'d/'.repeat(2100)}f`, 'deep', { longNames: 'pax' })]],
+    either: true,
+    fail: ['IO_ERROR', 'UNSAFE_PATH', 'CORRUPT_LAYER', 'UNSUPPORTED_ENTRY'],
+    ok: (r) => expect(existsSync(join(r, 'd/d/d'))).toBe(true),
+  },
+  {
+    name: 'name component longer than NAME_MAX fails with a typed error naming the entry',
+    layers: () => [[file(`x/${'n'.repeat(300)}`, 'long')]],
+    fail: ['IO_ERROR', 'UNSAFE_PATH', 'CORRUPT_LAYER', 'UNSUPPORTED_ENTRY'],
+    mention: (b) => [...layerDigest(0)(b), 'nnnnnnnn'],
+  },
+  {
     name: 'non-UTF-8 names are written byte for byte',
     layers: () => [{ entries: [], rawTar: nonUtf8Tar([dir('d~'), file('d~/f~~', 'x'), symlink('l~', 'd~')]) }],
     ok: (r) => {
@@ -482,6 +509,56 @@ table('symlink escapes', [
     name: 'xattr on a dir that is then replaced by a symlink to the host in the same layer',
     layers: (c) => [[dir('d', { xattrs: { 'user.pwned': '1' } }), file('d/f', 'f', { xattrs: { 'user.pwned': '2' } }), symlink('d', c.host)]],
     ok: (r) => expect(lstatSync(join(r, 'd')).isSymbolicLink()).toBe(true),
+  },
+  {
+    name: 'node-tar style cache poisoning: ./foo/ dir, foo -> host symlink, foo//bar file',
+    layers: (c) => [[dir('./foo/'), file('foo/x', 'x'), symlink('foo', c.host), file('./foo//passwd', 'pwned'), dir('foo/sub/'), file('foo/sub/deeper/file', 'pwned')]],
+    ok: (r, c) => {
+      expect(lstatSync(join(r, 'foo')).isSymbolicLink()).toBe(true);
+      isFile(inside(r, join(c.host, 'passwd')), 'pwned');
+    },
+  },
+  {
+    name: 'symlink named "." or ".." pointing at the host is refused',
+    layers: (c) => [[symlink('.', c.host), file('passwd', 'pwned')]],
+    fail: ['UNSAFE_PATH', 'UNSUPPORTED_ENTRY'],
+  },
+  {
+    name: 'symlink named "sub/.." pointing at the host is refused',
+    layers: (c) => [[dir('sub'), symlink('sub/..', c.host), file('passwd', 'pwned')]],
+    fail: ['UNSAFE_PATH', 'UNSUPPORTED_ENTRY'],
+  },
+  {
+    name: 'hardlink to a symlink to the host, then write through the hardlink',
+    layers: (c) => [[symlink('s', c.host), hardlink('h', 's'), file('h/passwd', 'pwned')], [file('h/secret', 'pwned')]],
+    ok: (r, c) => {
+      expect(lstatSync(join(r, 'h')).isSymbolicLink()).toBe(true);
+      isFile(inside(r, join(c.host, 'passwd')), 'pwned');
+      isFile(inside(r, join(c.host, 'secret')), 'pwned');
+    },
+  },
+  {
+    name: 'xattr name trying to inject a setfattr "# file:" line',
+    layers: (c) => [[file('f', 'f', { xattrs: { [`user.a\n# file: ${join(c.host, 'passwd')}\nuser.pwned`]: '1', 'user.b=x': '2' } })]],
+    either: true,
+    fail: ['XATTR_FAILED', 'CORRUPT_LAYER'],
+    ok: (r) => isFile(join(r, 'f'), 'f'),
+  },
+  {
+    name: 'file name trying to inject a setfattr "# file:" line',
+    layers: (c) => [[file(`a\n# file: ${join(c.host, 'passwd')}`, 'f', { xattrs: { 'user.pwned': '1' } }), file(`b\n${'x'.repeat(10)}`, 'g', { xattrs: { 'user.ok': '1' } })]],
+    ok: (r, c) => isFile(join(r, `a\n# file: ${join(c.host, 'passwd')}`), 'f'),
+  },
+  {
+    name: 'id-mapped extraction with symlinks to host files changes no host owner',
+    root: true,
+    extraArgs: ['--idmap', '0:100000:65536'],
+    layers: (c) => [[symlink('s', join(c.host, 'passwd'), { uid: 5, gid: 5 }), symlink('d', c.host), dir('d', { uid: 7 }), file('s', 'x', { uid: 9 })]],
+    ok: (r) => {
+      expect(lstatSync(r).uid).toBe(100000);
+      expect(lstatSync(join(r, 's')).uid).toBe(100009);
+      expect(lstatSync(join(r, 'd')).uid).toBe(100007);
+    },
   },
   {
     name: 'very long symlink chain (beyond MAXSYMLINKS) is refused',
