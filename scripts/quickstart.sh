@@ -23,13 +23,13 @@ if [ "$(id -u)" = 0 ] && command -v lxc-start >/dev/null 2>&1; then
   echo; echo "\$ oci2lxc create demo example/demo-oci.tar --lxcpath $lxcpath --network empty --force"
   oci2lxc create demo example/demo-oci.tar --lxcpath "$lxcpath" --network empty --force
   echo; echo "--- generated $lxcpath/demo/config ---"; cat "$lxcpath/demo/config"
-  rm -f example/demo-console.log
-  echo; echo "\$ lxc-start -n demo -P $lxcpath -d -L example/demo-console.log; sleep 2; lxc-stop -n demo -P $lxcpath"
-  lxc-start -n demo -P "$lxcpath" -d -L example/demo-console.log
+  console="$PWD/example/demo-console.log"; rm -f "$console"
+  echo; echo "\$ lxc-start -n demo -P $lxcpath -d -L $console; sleep 2; lxc-stop -n demo -P $lxcpath"
+  lxc-start -n demo -P "$lxcpath" -d -L "$console"
   sleep 2
   lxc-stop -n demo -P "$lxcpath" -t 10
   echo "--- the container's console (the entrypoint's output; 'bye' is its StopSignal handler) ---"
-  cat example/demo-console.log
+  cat "$console"
 else
   echo; echo "(run as root with LXC installed to also create and start a container)"
 fi
