@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxLayer, tempDir, writeArchive } from '@oci2lxc/fixtures';
 import { runCli } from './run-cli.js';
@@ -82,6 +82,17 @@ describe('oci2lxc config', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/EMPTY_COMMAND/);
     expect(r.stderr).toContain('empty:latest');
+  });
+
+  it('creates a missing WorkingDir in the rootfs, as Docker does', () => {
+    const w = image('workdir', { Cmd: ['/bin/sh'], WorkingDir: '/var/lib/app' });
+    const rootfs = join(tmp.path, 'rootfs-workdir');
+    expect(runCli(['extract', w, rootfs, '-q']).status).toBe(0);
+    const r = runCli(['config', w, '--lxc-version', '7.0', '--rootfs', rootfs]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^lxc\.init\.cwd = \/var\/lib\/app$/m);
+    expect(statSync(join(rootfs, 'var/lib/app')).isDirectory()).toBe(true);
+    expect(r.stderr).not.toMatch(/WorkingDir/);
   });
 
   it('an unknown user name in the rootfs is an error', () => {

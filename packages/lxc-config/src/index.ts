@@ -4,6 +4,7 @@ export { capabilitiesFor, detectCapabilities } from './capabilities.js';
 export { buildLxcConfig, DEFAULT_WRAPPER_PATH, type BuildOptions } from './build.js';
 export { renderLxcConfig, type RenderOptions } from './render.js';
 export { writeStartWrapper } from './wrapper.js';
+export { ensureDirectoryInRoot } from './rootfs.js';
 export { resolveUser } from './user.js';
 export { parseSignal } from './signal.js';
 export { shellQuote } from './shell.js';

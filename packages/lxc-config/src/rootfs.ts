@@ -1,4 +1,4 @@
-import { closeSync, constants as C, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { LxcConfigError } from './errors.js';
 
@@ -156,6 +156,57 @@ export function writeFileInRoot(rootfs: string, path: string, content: string, m
     }
     closeSync(fd);
     renameSync(at(dir, tmp), at(dir, name));
+  } finally {
+    for (const fd of stack) closeSync(fd);
+  }
+}
+
+/**
+ * Make sure `path` exists as a directory inside the rootfs, as Docker does for a missing
+ * WorkingDir: symlinks on the way are resolved chroot-style (never leaving the rootfs), missing
+ * components are created 0755 and owned like the rootfs's own `/` (so an id-shifted rootfs gets
+ * shifted owners). Returns true when something was created.
+ */
+export function ensureDirectoryInRoot(rootfs: string, path: string): boolean {
+  const rootFd = openSync(rootfs, C.O_RDONLY | C.O_DIRECTORY);
+  const rootStat = fstatSync(rootFd);
+  const stack: number[] = [rootFd];
+  const todo = splitPath(path);
+  let links = 0;
+  let created = false;
+  try {
+    while (todo.length > 0) {
+      const comp = todo.shift()!;
+      if (comp === '..') {
+        if (stack.length > 1) closeSync(stack.pop()!);
+        continue;
+      }
+      const parent = stack[stack.length - 1]!;
+      let st = lstatOrUndefined(at(parent, comp));
+      let fresh = false;
+      if (!st) {
+        mkdirSync(at(parent, comp), 0o755);
+        st = lstatSync(at(parent, comp));
+        created = fresh = true;
+      }
+      if (st.isSymbolicLink()) {
+        if (++links > MAX_SYMLINKS) throw unsafe(path, 'too many levels of symbolic links');
+        const target = readlinkSync(at(parent, comp));
+        if (target.startsWith('/')) while (stack.length > 1) closeSync(stack.pop()!);
+        todo.unshift(...splitPath(target));
+        continue;
+      }
+      if (!st.isDirectory()) throw unsafe(path, 'exists and is not a directory');
+      const fd = openSync(at(parent, comp), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+      stack.push(fd);
+      const now = fstatSync(fd);
+      if (now.ino !== st.ino || now.dev !== st.dev) throw unsafe(path, 'changed while being opened');
+      if (fresh) {
+        fchmodSync(fd, 0o755);
+        fchownSync(fd, rootStat.uid, rootStat.gid);
+      }
+    }
+    return created;
   } finally {
     for (const fd of stack) closeSync(fd);
   }
