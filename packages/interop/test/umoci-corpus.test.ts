@@ -3,7 +3,7 @@
 // must give exactly the rootfs `umoci raw unpack` gives for the original image.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tempDir } from '@oci2lxc/fixtures';
 import type { RuntimeConfig } from '@oci2lxc/oci-tar-image';
 import { buildUmociImage, type UmociImage } from '../src/umoci-image.js';
@@ -27,6 +27,10 @@ const CASES = [
   'podman save --format oci-archive',
   'podman save --format docker-archive',
 ] as const;
+
+// Global paths podman uses by default; the corpus runs it so that it must not create them.
+const PODMAN_GLOBALS = ['/dev/shm/libpod_lock', '/run/libpod', '/run/containers', '/var/lib/containers/storage', '/var/tmp/containers'];
+const globalsBefore = PODMAN_GLOBALS.filter((p) => existsSync(p));
 
 const CONFIG_FIELDS = ['Entrypoint', 'Cmd', 'Env', 'WorkingDir', 'User', 'StopSignal'] as const;
 
@@ -97,6 +101,8 @@ describe.skipIf(!isRoot)('interop corpus: an image made by umoci', () => {
   it('made every archive of the corpus', () => {
     const expectedNames = hasTool('podman') ? CASES : CASES.filter((c) => !c.startsWith('podman'));
     expect([...archives.keys()]).toEqual([...expectedNames]);
+    // podman ran with everything under the temp dir: no global state appeared.
+    expect(PODMAN_GLOBALS.filter((p) => existsSync(p))).toEqual(globalsBefore);
   });
 
   describe.each(CASES.map((name) => ({ name })))('$name', ({ name }) => {
