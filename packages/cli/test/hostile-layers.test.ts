@@ -360,8 +360,6 @@ table('hostile entry names', [
   },
   {
     name: 'name longer than PATH_MAX (deep nesting) fails cleanly or lands inside',
-    finding:
-      'fails with IO_ERROR (ENAMETOOLONG from lstat in oci-extract resolve.ts Resolver.walk, which uses full host paths) and leaves the partially written rootfs behind: cleanup.ts restoreDestination() calls rmSync(root, {recursive}) which also hits ENAMETOOLONG and swallows it. Use fd-relative operations (or GNU rm -rf) for cleanup; refuse names deeper than PATH_MAX up front with UNSAFE_PATH',
     layers: () => [[file(`${'d/'.repeat(2100)}f`, 'deep', { longNames: 'pax' })]],
     either: true,
     fail: ['IO_ERROR', 'UNSAFE_PATH', 'CORRUPT_LAYER', 'UNSUPPORTED_ENTRY'],
@@ -886,7 +884,6 @@ table('broken and lying layers', [
       spec: { images: [{ layers: [{ entries: [], rawTar: Buffer.alloc(0), compression: 'none', mediaType: MediaTypes.ociLayerGzip }] }] },
     }),
     fail: ['CORRUPT_LAYER'],
-    finding: 'exit 0: a zero-byte blob whose media type says tar+gzip is accepted as an empty layer (node:zlib gunzip emits no error on empty input); oci-extract decompress.ts decompressor()/layer-stream.ts runLayer should require a gzip header',
   },
   {
     name: 'layer that is not a tar at all (correct digests)',
@@ -902,14 +899,12 @@ table('broken and lying layers', [
   },
   {
     name: 'media type gzip, content plain tar',
-    finding: 'fails with IO_ERROR ("incorrect header check") instead of CORRUPT_LAYER: zlib errors carry code Z_DATA_ERROR, which oci-extract applier.ts Applier.wrap() (called by layer-stream.ts classify()) maps to IO_ERROR',
     layers: () => [{ entries: [file('a', 'a')], compression: 'none', mediaType: MediaTypes.ociLayerGzip }],
     fail: ['CORRUPT_LAYER'],
     mention: layerDigest(0),
   },
   {
     name: 'media type gzip, content zstd',
-    finding: 'fails with IO_ERROR ("incorrect header check") instead of CORRUPT_LAYER: zlib errors carry code Z_DATA_ERROR, which oci-extract applier.ts Applier.wrap() (called by layer-stream.ts classify()) maps to IO_ERROR',
     layers: () => [{ entries: [file('a', 'a')], compression: 'zstd', mediaType: MediaTypes.ociLayerGzip }],
     fail: ['CORRUPT_LAYER'],
     mention: layerDigest(0),
@@ -978,7 +973,6 @@ table('broken and lying layers', [
   },
   {
     name: 'failure in a later layer, existing empty destination: emptied and restored',
-    finding: 'non-UTF-8 names written by an earlier layer are left in the destination after the failure: oci-extract cleanup.ts restoreDestination() lists the directory with readdirSync(d.root) (UTF-8 strings, bytes 0xff become U+FFFD) so rmSync misses them; the destination is left non-empty',
     emptyDest: true,
     archive: () => ({
       spec: { images: [{ layers: [[dir('d', { mode: 0 }), file('d/f', 'f'), symlink('h', '/')], { entries: [], rawTar: nonUtf8Tar([file('~~', 'z'), dir('~x'), file('~x/~', 'y')]) }, [file('b', 'b'.repeat(5000))]] }] },

@@ -28,7 +28,8 @@ import { NodeMaker, type NodeKind } from './devices.js';
 import { ExtractError, errnoCode, type ExtractErrorCode } from './errors.js';
 import { mapId, type IdMap } from './idmap.js';
 import { bytes, cleanComponents, display, fromUtf8, joinRel } from './paths.js';
-import { PathError, Resolver } from './resolve.js';
+import { NAME_MAX, PATH_MAX, PathError, Resolver } from './resolve.js';
+import { isZlibError } from './decompress.js';
 import type { TarEntryInfo } from './tar-entry.js';
 import type { ExtractWarning, ExtractWarningCode } from './types.js';
 import { XattrBatch } from './xattr.js';
@@ -157,7 +158,12 @@ export class Applier {
 
   private async dispatch(e: TarEntryInfo, body: EntryBody, path: string): Promise<void> {
     if (e.type === 'unsupported') throw this.error('UNSUPPORTED_ENTRY', e.unsupported ?? 'unsupported entry', path);
+    // Only PAX records can carry a NUL; no file system name can hold one.
+    if (e.name.includes('\0')) throw this.error('CORRUPT_LAYER', 'entry name contains a NUL byte', path);
+    if (e.linkname.includes('\0')) throw this.error('CORRUPT_LAYER', `${e.type === 'link' ? 'hardlink' : 'link'} target contains a NUL byte`, path);
     const comps = cleanComponents(e.name);
+    this.checkLength(comps, path);
+    if (e.type === 'link') this.checkLength(cleanComponents(e.linkname), path);
     if (comps.length === 0) {
       if (e.type !== 'directory') throw this.error('UNSAFE_PATH', 'entry would replace the rootfs directory itself', path);
       await this.jobs.drain();
@@ -297,7 +303,7 @@ export class Applier {
     try {
       tparent = this.resolver.resolveDir(target.slice(0, -1), false);
     } catch (err) {
-      if (err instanceof PathError) throw missing();
+      if (err instanceof PathError && err.kind !== 'toolong') throw missing();
       throw err;
     }
     if (tparent === undefined) throw missing();
@@ -395,6 +401,16 @@ export class Applier {
   }
 
   // ---- helpers ------------------------------------------------------------------------------
+
+  /** Refuses, before anything is created, names the host could not hold (ENAMETOOLONG). */
+  private checkLength(comps: readonly string[], path: string): void {
+    let total = this.rootBytes.length;
+    for (const c of comps) {
+      if (c.length > NAME_MAX) throw this.error('UNSAFE_PATH', `name component of ${c.length} bytes is longer than NAME_MAX (${NAME_MAX})`, path);
+      total += 1 + c.length;
+    }
+    if (total > PATH_MAX) throw this.error('UNSAFE_PATH', `path would be ${total} bytes long on the host, longer than PATH_MAX (${PATH_MAX + 1} with its NUL)`, path);
+  }
 
   /** `place` without waiting, when the parent directory is cached (the common case). */
   private placeCached(parent: string[], base: string): { rel: string; host: string; dir: string } | undefined {
@@ -527,12 +543,14 @@ export class Applier {
     // @oci2lxc/oci-tar-image errors (compressed digest, size) keep their own code.
     if (err instanceof Error && err.name === 'OciImageError') return err;
     if (err instanceof PathError) {
-      return err.kind === 'loop'
-        ? this.error('UNSAFE_PATH', `cannot resolve ${JSON.stringify(display(err.at))}: ${err.message}`, path, err)
-        : this.error('NOT_A_DIRECTORY', `${JSON.stringify(display(err.at))} is not a directory`, path, err);
+      return err.kind === 'notdir'
+        ? this.error('NOT_A_DIRECTORY', `${JSON.stringify(display(err.at))} is not a directory`, path, err)
+        : this.error('UNSAFE_PATH', `cannot resolve ${JSON.stringify(display(err.at.slice(0, 200)))}: ${err.message}`, path, err);
     }
+    if (isZlibError(err)) return this.error('CORRUPT_LAYER', `layer is not valid gzip data: ${(err as Error).message}`, path, err);
     const code = errnoCode(err);
     if (code === 'ENOSPC' || code === 'EDQUOT') return this.error('NO_SPACE', `no space left on device under ${this.root}`, path, err);
+    if (code === 'ENAMETOOLONG') return this.error('UNSAFE_PATH', `name too long for the host file system: ${err instanceof Error ? err.message : ''}`, path, err);
     if (code !== undefined && err instanceof Error) return this.error('IO_ERROR', err.message, path, err);
     return err instanceof Error ? err : new Error(String(err));
   }

@@ -18,11 +18,18 @@ export async function applyLayer(tarStream: Readable, rootfs: string, options: A
   if (options.idMap) validateIdMap(options.idMap);
   const abs = resolve(rootfs);
   const layer = options.layerDigest;
-  if (!statSync(abs, { throwIfNoEntry: false })?.isDirectory()) {
+  let root: string | undefined;
+  try {
+    // The caller's own existing directory: a symlink to it is followed, as for any directory.
+    if (statSync(abs, { throwIfNoEntry: false })?.isDirectory()) root = realpathSync(abs);
+  } catch {
+    // ENOTDIR, ELOOP, EACCES, …: reported below
+  }
+  if (root === undefined) {
     throw new ExtractError('INVALID_DESTINATION', `${abs} is not an existing directory`, { path: abs, ...(layer ? { layer } : {}) });
   }
   const applier = new Applier({
-    root: realpathSync(abs),
+    root,
     ...(options.idMap ? { idMap: options.idMap } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),

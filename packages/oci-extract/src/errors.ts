@@ -3,7 +3,7 @@
 export type ExtractErrorCode =
   /** The uncompressed layer does not hash to the config's diff_id. */
   | 'DIGEST_MISMATCH'
-  /** An entry would need a path outside the rootfs that cannot be resolved inside it. */
+  /** A symlink loop, an entry replacing the rootfs, or a name the host cannot hold (NAME_MAX, PATH_MAX). */
   | 'UNSAFE_PATH'
   /** GNU sparse files, multi-volume parts, unknown typeflags, hardlinks to directories. */
   | 'UNSUPPORTED_ENTRY'
@@ -11,13 +11,13 @@ export type ExtractErrorCode =
   | 'ID_NOT_MAPPED'
   /** The destination exists and is not an empty directory. */
   | 'DESTINATION_NOT_EMPTY'
-  /** The destination's parent directory does not exist (it is never created). */
+  /** The destination is a symlink, or its parent does not exist or is not a directory. */
   | 'INVALID_DESTINATION'
   /** ENOSPC or EDQUOT while writing. */
   | 'NO_SPACE'
   /** The AbortSignal fired. */
   | 'ABORTED'
-  /** The layer is not a valid (compressed) tar: bad header, truncated, decompression error. */
+  /** The layer is not a valid (compressed) tar: bad header, truncated, not the declared gzip/zstd, NUL in a name. */
   | 'CORRUPT_LAYER'
   /** A hardlink names a file that does not exist (in this or a lower layer). */
   | 'HARDLINK_TARGET_MISSING'

@@ -4,7 +4,7 @@
 import { createHash, getHashes } from 'node:crypto';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Applier } from './applier.js';
-import { decompressor, type Compression } from './decompress.js';
+import { DecompressError, decompressor, isZlibError, type Compression } from './decompress.js';
 import { ExtractError } from './errors.js';
 import { createTarParser } from './tar-entry.js';
 
@@ -133,6 +133,10 @@ function classify(err: unknown, applier: Applier, signal: AbortSignal | undefine
   // Errors of @oci2lxc/oci-tar-image (compressed digest or size) keep their own code.
   if (err instanceof Error && err.name === 'OciImageError') return err;
   if (signal?.aborted) return applier.error('ABORTED', 'extraction aborted', undefined, err);
+  if (err instanceof DecompressError || isZlibError(err)) {
+    const what = err instanceof DecompressError ? err.compression : 'gzip';
+    return applier.error('CORRUPT_LAYER', `layer is not valid ${what} data: ${(err as Error).message}`, undefined, err);
+  }
   const wrapped = applier.wrap(err);
   if (wrapped instanceof ExtractError) return wrapped;
   const message = err instanceof Error ? err.message : String(err);

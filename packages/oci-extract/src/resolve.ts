@@ -9,13 +9,22 @@ import { bytes, joinRel } from './paths.js';
 /** Linux's MAXSYMLINKS. */
 const MAX_LINKS = 40;
 const MAX_CACHE = 100_000;
+/** Linux's PATH_MAX (4096, including the terminating NUL) and NAME_MAX, in bytes. */
+export const PATH_MAX = 4095;
+export const NAME_MAX = 255;
 
 export class PathError extends Error {
   constructor(
-    readonly kind: 'loop' | 'notdir',
+    readonly kind: 'loop' | 'notdir' | 'toolong',
     readonly at: string,
   ) {
-    super(kind === 'loop' ? `too many levels of symbolic links at ${at}` : `${at} is not a directory`);
+    super(
+      kind === 'loop'
+        ? `too many levels of symbolic links at ${at}`
+        : kind === 'toolong'
+          ? `path would be longer than PATH_MAX (${PATH_MAX + 1} bytes) on the host`
+          : `${at} is not a directory`,
+    );
   }
 }
 
@@ -30,8 +39,11 @@ export class Resolver {
     private readonly makeDir: (host: string, rel: string) => void,
   ) {}
 
+  /** The host path of `rel`; never longer than PATH_MAX (symlinks can make it grow). */
   host(rel: string): string {
-    return rel === '' ? this.root : `${this.root}/${rel}`;
+    if (rel === '') return this.root;
+    if (this.root.length + 1 + rel.length > PATH_MAX) throw new PathError('toolong', rel);
+    return `${this.root}/${rel}`;
   }
 
   clear(): void {
