@@ -1,0 +1,120 @@
+// Both zstd decoders: the `zstd` child process (default when installed) and zstd-napi in-process
+// (the fallback). Same results, same typed errors, and the child never outlives a failed layer.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildTar, compressBuffer, file, hardlink, tempDir } from '@oci2lxc/fixtures';
+import { applyLayer, ExtractError } from '../src/index.js';
+import { layerStream } from './helpers.js';
+
+let work: { path: string; cleanup: () => void };
+let rootfs: string;
+beforeEach(() => {
+  work = tempDir('oci-extract-zstd-');
+  rootfs = join(work.path, 'rootfs');
+  mkdirSync(rootfs);
+});
+afterEach(() => work.cleanup());
+
+/** zstd processes whose parent is this process. */
+function zstdChildren(): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
+      if (m && m[1] === 'zstd' && Number(m[2]) === process.pid) out.push(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+async function noZstdChildren(): Promise<void> {
+  for (let i = 0; i < 50 && zstdChildren().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  expect(zstdChildren()).toEqual([]);
+}
+
+/** Bytes that compress a little (not all zeros), deterministic. */
+function random(n: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7919 + (i >> 9)) % 251;
+  return b;
+}
+
+describe.each(['process', 'napi'] as const)('zstd via %s', (mode) => {
+  const saved = process.env.OCI_EXTRACT_ZSTD;
+  beforeAll(() => {
+    process.env.OCI_EXTRACT_ZSTD = mode;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.OCI_EXTRACT_ZSTD;
+    else process.env.OCI_EXTRACT_ZSTD = saved;
+  });
+
+  it('applies several concatenated frames, many small and some large files, with the right diff_id', async () => {
+    const part1 = buildTar([file('big', random(3 * 1024 * 1024 + 17)), ...Array.from({ length: 200 }, (_, i) => file(`s/${i}`, `small ${i}`))]);
+    const part2 = buildTar([file('tail', 'end')]);
+    // A tar split across two zstd frames (as pigz-like tools and `zstd --rsyncable` may write).
+    const tar = Buffer.concat([part1.subarray(0, part1.length - 1024), part2]);
+    const cut = 1_000_003;
+    const blob = Buffer.concat([compressBuffer(tar.subarray(0, cut), 'zstd'), compressBuffer(tar.subarray(cut), 'zstd')]);
+    const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+    const res = await applyLayer(layerStream(blob, 65_521), rootfs, { compression: 'zstd', expectedDiffId: diffId });
+    expect(res.diffId).toBe(diffId);
+    expect(readFileSync(join(rootfs, 'big')).equals(random(3 * 1024 * 1024 + 17))).toBe(true);
+    expect(readFileSync(join(rootfs, 's/199'), 'utf8')).toBe('small 199');
+    expect(readFileSync(join(rootfs, 'tail'), 'utf8')).toBe('end');
+    await noZstdChildren();
+  });
+
+  it.each([
+    ['truncated', (b: Buffer) => b.subarray(0, b.length - 50)],
+    ['cut in half', (b: Buffer) => b.subarray(0, b.length >> 1)],
+    ['garbage after the frame', (b: Buffer) => Buffer.concat([b, Buffer.from('garbage!')])],
+    ['a flipped byte', (b: Buffer) => Buffer.from(b.map((x, i) => (i === b.length - 100 ? x ^ 0xff : x)))],
+    ['empty', () => Buffer.alloc(0)],
+    ['gzip bytes', () => compressBuffer(buildTar([file('a', 'a')]), 'gzip')],
+  ])('%s: CORRUPT_LAYER without an expected diff_id, no child left', async (_n, mutate) => {
+    const blob = compressBuffer(buildTar([file('big', random(600_000)), file('after', 'x')]), 'zstd');
+    const err = (await applyLayer(Readable.from([mutate(blob)]), rootfs, { compression: 'zstd', layerDigest: 'sha256:cafe' }).catch((e: unknown) => e)) as ExtractError;
+    expect(err).toBeInstanceOf(ExtractError);
+    expect(err.code).toBe('CORRUPT_LAYER');
+    expect(err.message).toContain('sha256:cafe');
+    expect(err.message).not.toMatch(/[\x00-\x1f]/);
+    await noZstdChildren();
+  });
+
+  it('an entry failing early in a large layer stops decompression and leaves no child', async () => {
+    const tar = buildTar([hardlink('h', 'missing'), file('big', Buffer.alloc(64 * 1024 * 1024, 3))]);
+    const err = (await applyLayer(Readable.from([compressBuffer(tar, 'zstd')]), rootfs, { compression: 'zstd' }).catch((e: unknown) => e)) as ExtractError;
+    expect(err.code).toBe('HARDLINK_TARGET_MISSING');
+    expect(readdirSync(rootfs)).toEqual([]);
+    await noZstdChildren();
+  });
+
+  it('an error of the source (e.g. its compressed digest) wins and leaves no child', async () => {
+    const blob = compressBuffer(buildTar([file('big', random(2_000_000))]), 'zstd');
+    class OciImageError extends Error {
+      override readonly name = 'OciImageError';
+      readonly code = 'DIGEST_MISMATCH';
+    }
+    const source = new Readable({
+      read() {
+        this.push(blob.subarray(0, blob.length >> 1));
+        this.destroy(new OciImageError('stored digest differs'));
+      },
+    });
+    const err = await applyLayer(source, rootfs, { compression: 'zstd' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OciImageError);
+    await noZstdChildren();
+  });
+});
+
+it('the zstd binary is installed here, so the child-process path is what the tests above exercise', () => {
+  expect(execFileSync('zstd', ['--version'], { encoding: 'utf8' })).toMatch(/Zstandard/);
+});
