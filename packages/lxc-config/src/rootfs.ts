@@ -1,4 +1,4 @@
-import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { LxcConfigError } from './errors.js';
 
@@ -31,13 +31,16 @@ function unsafe(rootPath: string, message: string, cause?: unknown): LxcConfigEr
 /**
  * Resolve `path` inside `rootfs` like chroot(rootfs) would and open the final object.
  * Directories are opened O_DIRECTORY; the final component must be a regular file or directory
- * (devices and FIFOs are never opened). Returns undefined when something does not exist.
+ * (devices and FIFOs are never opened). Returns undefined when something does not exist, unless
+ * `createDirs` is given: then missing components are created as directories (0755, owned by
+ * `createDirs`) and every component must be a directory.
  */
-function openInRoot(rootfs: string, path: string): Opened | undefined {
+function openInRoot(rootfs: string, path: string, createDirs?: { uid: number; gid: number }): (Opened & { created: boolean }) | undefined {
   const rootFd = openSync(rootfs, C.O_RDONLY | C.O_DIRECTORY);
   const stack: number[] = [rootFd];
   const todo = splitPath(path);
   let links = 0;
+  let created = false;
   try {
     while (todo.length > 0) {
       const comp = todo.shift()!;
@@ -47,11 +50,16 @@ function openInRoot(rootfs: string, path: string): Opened | undefined {
       }
       const parent = stack[stack.length - 1]!;
       let st: Stats;
+      let fresh = false;
       try {
         st = lstatSync(at(parent, comp));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new NotFound();
-        throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+        if (!createDirs || code === 'ENOTDIR') throw new NotFound();
+        mkdirSync(at(parent, comp), 0o755);
+        st = lstatSync(at(parent, comp));
+        created = fresh = true;
       }
       if (st.isSymbolicLink()) {
         if (++links > MAX_SYMLINKS) throw unsafe(path, 'too many levels of symbolic links');
@@ -61,15 +69,21 @@ function openInRoot(rootfs: string, path: string): Opened | undefined {
         continue;
       }
       const last = todo.length === 0;
+      if (createDirs && !st.isDirectory()) throw unsafe(path, 'exists and is not a directory');
       if (!last && !st.isDirectory()) throw new NotFound();
       if (!st.isDirectory() && !st.isFile()) throw unsafe(path, 'is not a regular file');
       const fd = openSync(at(parent, comp), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY | (st.isDirectory() ? C.O_DIRECTORY : 0));
       stack.push(fd);
       const now = fstatSync(fd);
       if (now.ino !== st.ino || now.dev !== st.dev) throw unsafe(path, 'changed while being opened');
+      if (fresh && createDirs) {
+        // The umask must not decide the mode, and an id-shifted rootfs wants shifted owners.
+        fchmodSync(fd, 0o755);
+        fchownSync(fd, createDirs.uid, createDirs.gid);
+      }
     }
     const fd = stack.pop()!;
-    return { fd, stat: fstatSync(fd) };
+    return { fd, stat: fstatSync(fd), created };
   } catch (err) {
     if (err instanceof NotFound) return undefined;
     throw err;
@@ -168,48 +182,11 @@ export function writeFileInRoot(rootfs: string, path: string, content: string, m
  * shifted owners). Returns true when something was created.
  */
 export function ensureDirectoryInRoot(rootfs: string, path: string): boolean {
-  const rootFd = openSync(rootfs, C.O_RDONLY | C.O_DIRECTORY);
-  const rootStat = fstatSync(rootFd);
-  const stack: number[] = [rootFd];
-  const todo = splitPath(path);
-  let links = 0;
-  let created = false;
-  try {
-    while (todo.length > 0) {
-      const comp = todo.shift()!;
-      if (comp === '..') {
-        if (stack.length > 1) closeSync(stack.pop()!);
-        continue;
-      }
-      const parent = stack[stack.length - 1]!;
-      let st = lstatOrUndefined(at(parent, comp));
-      let fresh = false;
-      if (!st) {
-        mkdirSync(at(parent, comp), 0o755);
-        st = lstatSync(at(parent, comp));
-        created = fresh = true;
-      }
-      if (st.isSymbolicLink()) {
-        if (++links > MAX_SYMLINKS) throw unsafe(path, 'too many levels of symbolic links');
-        const target = readlinkSync(at(parent, comp));
-        if (target.startsWith('/')) while (stack.length > 1) closeSync(stack.pop()!);
-        todo.unshift(...splitPath(target));
-        continue;
-      }
-      if (!st.isDirectory()) throw unsafe(path, 'exists and is not a directory');
-      const fd = openSync(at(parent, comp), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
-      stack.push(fd);
-      const now = fstatSync(fd);
-      if (now.ino !== st.ino || now.dev !== st.dev) throw unsafe(path, 'changed while being opened');
-      if (fresh) {
-        fchmodSync(fd, 0o755);
-        fchownSync(fd, rootStat.uid, rootStat.gid);
-      }
-    }
-    return created;
-  } finally {
-    for (const fd of stack) closeSync(fd);
-  }
+  const root = statSync(rootfs);
+  const opened = openInRoot(rootfs, path, { uid: root.uid, gid: root.gid });
+  if (!opened) throw unsafe(path, 'cannot be created');
+  closeSync(opened.fd);
+  return opened.created;
 }
 
 function lstatOrUndefined(p: string): Stats | undefined {
