@@ -4,13 +4,11 @@
 // checks the host side (a sandbox snapshot) as well as the exit status and error line.
 // Cases marked `it.skip` with a FINDING comment document current misbehaviour (see the report).
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  MediaTypes,
-  archiveToTar,
   blobFilePath,
   buildTar,
   digestOf,
@@ -19,15 +17,14 @@ import {
   file,
   findFile,
   removeFile,
-  symlink,
   tempDir,
   writeArchive,
   type ArchiveFile,
   type ArchiveSpec,
   type BuiltArchive,
-  type WriteOptions,
 } from '@oci2lxc/fixtures';
-import { bin, runCli } from './run-cli.js';
+import { bin } from './run-cli.js';
+import { documentedCodes, hostFacts, snapshot } from './host-snapshot.js';
 
 // ---- sandbox and host-side snapshot ---------------------------------------------------------
 
@@ -62,45 +59,8 @@ function makeCtx(): Ctx {
   return { sandbox, host, rootfs: join(sandbox, 'rootfs'), archive: join(sandbox, 'image.tar'), pwned };
 }
 
-function snapshot(root: string, skip: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (rel: string): void => {
-    const abs = rel === '' ? root : join(root, rel);
-    const st = lstatSync(abs);
-    let desc = `${st.mode.toString(8)} ${st.uid}:${st.gid}`;
-    if (rel !== '') desc += ` nlink=${st.nlink} mtime=${st.mtimeMs}`;
-    if (st.isFile()) desc += ` size=${st.size} sha=${createHash('sha256').update(readFileSync(abs)).digest('hex')}`;
-    else if (st.isSymbolicLink()) desc += ` -> ${readlinkSync(abs)}`;
-    out.set(rel, desc);
-    if (st.isDirectory()) {
-      for (const name of readdirSync(abs).sort()) {
-        const child = rel === '' ? name : `${rel}/${name}`;
-        if (child !== skip) walk(child);
-      }
-    }
-  };
-  walk('');
-  out.set('#xattrs', spawnSync('getfattr', ['-R', '-h', '-d', '-m', '-', '--absolute-names', join(root, 'host')], { encoding: 'latin1' }).stdout ?? '');
-  return out;
-}
-
-const hostFiles = ['/etc/passwd', '/etc/shadow', '/etc/hostname'].filter((p) => existsSync(p));
-const hostFacts = (): string => hostFiles.map((p) => `${p} ${lstatSync(p).nlink} ${lstatSync(p).mtimeMs}`).join('\n');
 const absent = (p: string): void => expect(lstatSync(p, { throwIfNoEntry: false }), `${p} must not exist`).toBeUndefined();
 
-/** Every code the packages and the CLI document (read from their sources, so new codes count). */
-function documentedCodes(): Set<string> {
-  const out = new Set<string>();
-  const src = (rel: string): string => readFileSync(new URL(rel, import.meta.url), 'utf8');
-  for (const f of ['../../oci-tar-image/src/errors.ts', '../../oci-extract/src/errors.ts']) {
-    for (const m of src(f).matchAll(/\|\s*'([A-Z_]+)'/g)) out.add(m[1]!);
-  }
-  for (const f of readdirSync(new URL('../src/', import.meta.url), { recursive: true, encoding: 'utf8' })) {
-    if (!f.endsWith('.ts')) continue;
-    for (const m of src(`../src/${f}`).matchAll(/new CliError\(\s*'([A-Z_]+)'/g)) out.add(m[1]!);
-  }
-  return out;
-}
 const KNOWN_CODES = documentedCodes();
 
 // ---- archive surgery ------------------------------------------------------------------------

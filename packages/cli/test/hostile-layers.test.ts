@@ -3,7 +3,7 @@
 // (a "host" tree next to the rootfs) and checks that nothing outside the rootfs changed.
 // Cases marked `it.skip` with a FINDING comment document current misbehaviour (see the report).
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ import {
   type WriteOptions,
 } from '@oci2lxc/fixtures';
 import { isRoot, runCli } from './run-cli.js';
+import { documentedCodes, hostFacts, snapshot } from './host-snapshot.js';
 
 // ---- sandbox and host-side snapshot ---------------------------------------------------------
 
@@ -71,40 +72,6 @@ function makeCtx(): Ctx {
   return { sandbox, host, rootfs: join(sandbox, 'rootfs'), archive: join(sandbox, 'image.tar'), pwned };
 }
 
-function xattrDump(path: string): string {
-  const r = spawnSync('getfattr', ['-R', '-h', '-d', '-m', '-', '--absolute-names', path], { encoding: 'latin1' });
-  return r.stdout ?? '';
-}
-
-/** Every name, type, mode, owner, size, link count, mtime, content hash and link target under `root`, except `skip`. */
-function snapshot(root: string, skip: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (rel: string): void => {
-    const abs = rel === '' ? root : join(root, rel);
-    const st = lstatSync(abs);
-    // The sandbox itself changes (mtime, link count) when the rootfs comes and goes.
-    let desc = `${st.mode.toString(8)} ${st.uid}:${st.gid}`;
-    if (rel !== '') desc += ` nlink=${st.nlink} mtime=${st.mtimeMs}`;
-    if (st.isFile()) desc += ` size=${st.size} sha=${createHash('sha256').update(readFileSync(abs)).digest('hex')}`;
-    else if (st.isSymbolicLink()) desc += ` -> ${readlinkSync(abs)}`;
-    out.set(rel, desc);
-    if (st.isDirectory()) {
-      for (const name of readdirSync(abs).sort()) {
-        const child = rel === '' ? name : `${rel}/${name}`;
-        if (child !== skip) walk(child);
-      }
-    }
-  };
-  walk('');
-  out.set('#xattrs', xattrDump(join(root, 'host')));
-  return out;
-}
-
-const hostFiles = ['/etc/passwd', '/etc/shadow', '/etc/hostname'].filter((p) => existsSync(p));
-function hostFacts(): string {
-  return hostFiles.map((p) => `${p} ${lstatSync(p).nlink} ${lstatSync(p).mtimeMs} ${lstatSync(p).mode}`).join('\n');
-}
-
 
 /** A tar whose entry names have every '~' replaced by the byte 0xff (not valid UTF-8). */
 function nonUtf8Tar(entries: TarEntry[]): Buffer {
@@ -126,19 +93,6 @@ function nonUtf8Tar(entries: TarEntry[]): Buffer {
 
 // ---- cases ----------------------------------------------------------------------------------
 
-/** Every code the packages and the CLI document (read from their sources). Anything else (INTERNAL, ENOENT…) is unstable. */
-function documentedCodes(): Set<string> {
-  const out = new Set<string>();
-  const src = (rel: string): string => readFileSync(new URL(rel, import.meta.url), 'utf8');
-  for (const f of ['../../oci-tar-image/src/errors.ts', '../../oci-extract/src/errors.ts']) {
-    for (const m of src(f).matchAll(/\|\s*'([A-Z_]+)'/g)) out.add(m[1]!);
-  }
-  for (const f of readdirSync(new URL('../src/', import.meta.url), { recursive: true, encoding: 'utf8' })) {
-    if (!f.endsWith('.ts')) continue;
-    for (const m of src(`../src/${f}`).matchAll(/new CliError\(\s*'([A-Z_]+)'/g)) out.add(m[1]!);
-  }
-  return out;
-}
 const KNOWN_CODES = documentedCodes();
 
 interface Outcome {
