@@ -20,10 +20,11 @@ import {
   symlinkSync,
   unlinkSync,
   writeSync,
+  writevSync,
   type Stats,
 } from 'node:fs';
 import { DirMetaTree } from './dir-meta.js';
-import { FileJobs, SMALL_FILE } from './file-jobs.js';
+import { FileJobs, SMALL_FILE, skipBytes } from './file-jobs.js';
 import { NodeMaker, type NodeKind } from './devices.js';
 import { ExtractError, errnoCode, type ExtractErrorCode } from './errors.js';
 import { mapId, type IdMap } from './idmap.js';
@@ -36,8 +37,9 @@ import { XattrBatch } from './xattr.js';
 
 const O_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const WHITEOUT = '.wh.';
-/** Above this average cost of a synchronous small-file write (µs), small files go to FileJobs. */
-const SLOW_FILE_US = 150;
+/** A synchronous small-file write (its syscalls) slower than this (ns) counts as slow; when most
+ * recent ones are, small files go to FileJobs. */
+const SLOW_FILE_NS = 150_000n;
 const OPAQUE = '.wh..wh..opq';
 // eslint-disable-next-line no-control-regex
 const ASCII = /^[\x00-\x7f]*$/;
@@ -71,8 +73,10 @@ export class Applier {
   private readonly umask = readUmask();
   /** How small files are written; 'auto' switches to jobs while syscalls are slow. */
   private readonly writeMode = readWriteMode();
-  /** Moving average of a synchronous small-file write, in microseconds. */
-  private syncCost = 0;
+  /** The last 32 timed synchronous small-file writes, newest in bit 0: 1 = slow. */
+  private slowBits = 0;
+  /** Set bits in slowBits. */
+  private slowCount = 0;
   private smallFiles = 0;
   /** The ids a new file gets from its creator (when its directory is not setgid). */
   private readonly creatorIds: Ids | undefined;
@@ -218,9 +222,22 @@ export class Applier {
     const createMode = e.mode & 0o777;
     // fchmod only when needed: special bits (cleared by chown) or bits the umask removes.
     const needsChmod = (e.mode & 0o7000) !== 0 || (createMode & this.umask) !== 0;
-    if (e.size <= SMALL_FILE && this.useJobs()) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of body) chunks.push(chunk);
+    if (e.size > SMALL_FILE) {
+      const fd = openSync(hb, O_NEW_FILE, createMode);
+      try {
+        await writeBodyAsync(fd, body);
+        if (chown) fchownSync(fd, chown.uid, chown.gid);
+        if (needsChmod) fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
+        futimesSync(fd, e.atime, e.mtime);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
+    // Small bodies are collected first (a size-0 entry has no body to wait for): the file is then
+    // written by one run of syscalls, and only those are timed.
+    const chunks = e.size === 0 ? [] : await collectBody(body);
+    if (this.useJobs()) {
       await this.jobs.submit(
         rel,
         { host: hb, flags: O_NEW_FILE, createMode, chunks, ...(chown ? { chown } : {}), ...(needsChmod ? { mode: e.mode } : {}), atime: e.atime, mtime: e.mtime },
@@ -228,18 +245,28 @@ export class Applier {
       );
       return;
     }
-    const started = e.size <= SMALL_FILE ? process.hrtime.bigint() : 0n;
+    const started = this.writeMode === 'auto' ? process.hrtime.bigint() : 0n;
     const fd = openSync(hb, O_NEW_FILE, createMode);
     try {
-      if (e.size > SMALL_FILE) await writeBodyAsync(fd, body);
-      else await writeBody(fd, body);
+      writeChunks(fd, chunks);
       if (chown) fchownSync(fd, chown.uid, chown.gid);
       if (needsChmod) fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
       futimesSync(fd, e.atime, e.mtime);
     } finally {
       closeSync(fd);
     }
-    if (started !== 0n) this.syncCost = this.syncCost * 0.9 + (Number(process.hrtime.bigint() - started) / 1000) * 0.1;
+    if (started !== 0n) this.noteCost(process.hrtime.bigint() - started);
+  }
+
+  /**
+   * Records whether a synchronous small-file write was slow. A majority vote over the last 32
+   * writes, not an average: on a busy CPU the thread is sometimes descheduled inside a write, and
+   * such outliers must not switch to jobs (which cost more CPU) while the syscalls are fast.
+   */
+  private noteCost(ns: bigint): void {
+    const slow = ns > SLOW_FILE_NS ? 1 : 0;
+    this.slowCount += slow - (this.slowBits >>> 31);
+    this.slowBits = ((this.slowBits << 1) | slow) >>> 0;
   }
 
   /**
@@ -249,7 +276,7 @@ export class Applier {
    */
   private useJobs(): boolean {
     if (this.writeMode !== 'auto') return this.writeMode === 'jobs';
-    return this.syncCost > SLOW_FILE_US && ++this.smallFiles % 64 !== 0;
+    return this.slowCount > 16 && ++this.smallFiles % 64 !== 0;
   }
 
   private async directory(e: TarEntryInfo, comps: string[], parent: string[], base: string, path: string): Promise<void> {
@@ -571,32 +598,40 @@ function readWriteMode(): 'sync' | 'jobs' | 'auto' {
   return v === 'sync' || v === 'jobs' ? v : 'auto';
 }
 
-/** Writes an entry body to `fd` as chunks arrive (one promise per body, not per chunk). */
-function writeBody(fd: number, body: EntryBody): Promise<void> {
+/** The chunks of a (small) entry body (one promise per body, not per chunk). */
+function collectBody(body: EntryBody): Promise<Buffer[]> {
   const stream = body as unknown as NodeJS.EventEmitter;
   return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      try {
-        let off = 0;
-        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-      } catch (err) {
-        stream.off('data', onData);
-        (body as unknown as { destroy(e?: unknown): void }).destroy();
-        reject(err);
-      }
-    };
+    const chunks: Buffer[] = [];
     let ended = false;
-    stream.on('data', onData);
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.once('end', () => {
       ended = true;
-      resolve();
+      resolve(chunks);
     });
     stream.once('error', reject);
-    // Destroyed without an error (the layer failed elsewhere): settle, so the fd gets closed.
+    // Destroyed without an error (the layer failed elsewhere): settle.
     stream.once('close', () => {
       if (!ended) reject(new Error('entry stream closed before its end'));
     });
   });
+}
+
+/** Writes all chunks to `fd`: one write(2) or writev(2) in the usual case. */
+function writeChunks(fd: number, chunks: Buffer[]): void {
+  if (chunks.length === 1) {
+    const c = chunks[0]!;
+    let off = 0;
+    while (off < c.length) off += writeSync(fd, c, off, c.length - off);
+    return;
+  }
+  let left = 0;
+  for (const c of chunks) left += c.length;
+  while (left > 0) {
+    const n = writevSync(fd, chunks);
+    left -= n;
+    if (left > 0) chunks = skipBytes(chunks, n);
+  }
 }
 
 /** Large bodies: positional writes on the thread pool (a few in flight), so the main thread keeps

@@ -40,7 +40,7 @@ function runJob(j: FileJob, done: Done): void {
       writev(fd, chunks, (e, n) => {
         if (e) return finish(e);
         left -= n;
-        if (left > 0) chunks = skip(chunks, n);
+        if (left > 0) chunks = skipBytes(chunks, n);
         write();
       });
     };
@@ -48,7 +48,8 @@ function runJob(j: FileJob, done: Done): void {
   });
 }
 
-function skip(chunks: Buffer[], n: number): Buffer[] {
+/** `chunks` without their first `n` bytes (after a short write). */
+export function skipBytes(chunks: Buffer[], n: number): Buffer[] {
   const out: Buffer[] = [];
   for (const c of chunks) {
     if (n >= c.length) {
