@@ -46,6 +46,26 @@ describe('streams', () => {
     expect(readFileSync(join(rootfs, 'after'), 'utf8')).toBe('ok');
   });
 
+  it.each(['sync', 'jobs', 'auto'])('writes small bodies split over many chunks whole (%s writes)', async (mode) => {
+    // 1000-byte chunks split most bodies into several pieces (written with one writev).
+    const sizes = [0, 1, 999, 1000, 1001, 4096, 70_000, 1024 * 1024];
+    const bodies = sizes.map((n, i) => Buffer.from(Array.from({ length: n }, (_, j) => (i * 31 + j * 7) & 0xff)));
+    const entries = bodies.map((b, i) => file(`f${i}`, b, { mode: i % 2 ? 0o4755 : 0o600, mtime: 1_600_000_000 + i }));
+    process.env.OCI_EXTRACT_WRITE_MODE = mode;
+    try {
+      await applyLayer(layerStream(entries, 1000), rootfs);
+    } finally {
+      delete process.env.OCI_EXTRACT_WRITE_MODE;
+    }
+    bodies.forEach((b, i) => {
+      const p = join(rootfs, `f${i}`);
+      expect(readFileSync(p).equals(b)).toBe(true);
+      const st = statSync(p);
+      expect(st.mode & 0o7777).toBe(i % 2 ? 0o4755 : 0o600);
+      expect(st.mtimeMs).toBe((1_600_000_000 + i) * 1000);
+    });
+  });
+
   it('streams a large, highly compressible layer with bounded memory', async () => {
     // 256 MiB of zeros compress to a few hundred KiB: memory must not follow the layer size.
     const size = 256 * 1024 * 1024;
