@@ -3,7 +3,7 @@
 // start at the root, so the result is always a path of real directories inside the rootfs.
 // Resolved directories are cached; the cache is cleared whenever a directory or a symlink is
 // removed, so the common case (plain directories and files) costs no extra syscalls.
-import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync } from 'node:fs';
 import { bytes, joinRel } from './paths.js';
 
 /** Linux's MAXSYMLINKS. */
