@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { dir, file, symlink, whiteout, tempDir, writeArchive, flipByte, blobFilePath } from '@oci2lxc/fixtures';
-import { runCli, runCliOnTty, startCli } from './run-cli.js';
+import { charDevice, dir, fifo, file, symlink, whiteout, tempDir, writeArchive, flipByte, blobFilePath } from '@oci2lxc/fixtures';
+import { bin, runCli, runCliOnTty, startCli } from './run-cli.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -77,6 +78,46 @@ describe('oci2lxc extract', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(b.images[0]!.layers[1]!.digest);
     expect(existsSync(rootfs)).toBe(false);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('as an unprivileged user: extracts what it can, one warning each for owners, devices and xattrs', () => {
+    const dirForNobody = join(tmp.path, 'nobody');
+    mkdirSync(dirForNobody, { mode: 0o777 });
+    chmodSync(dirForNobody, 0o777);
+    chmodSync(tmp.path, 0o755);
+    const img = join(dirForNobody, 'img.tar');
+    writeArchive(
+      {
+        images: [
+          {
+            layers: [
+              [
+                dir('etc'),
+                file('etc/a', 'a', { uid: 1000, gid: 1000 }),
+                file('etc/b', 'b', { uid: 1001 }),
+                charDevice('null', 1, 3),
+                charDevice('zero', 1, 5),
+                fifo('pipe'),
+                file('cap', 'x', { xattrs: { 'user.one': 'v', 'trusted.two': 'w' } }),
+              ],
+            ],
+          },
+        ],
+      },
+      img,
+    );
+    chmodSync(img, 0o644);
+    const rootfs = join(dirForNobody, 'rootfs');
+    const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, bin, 'extract', img, rootfs], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
+    expect(warnings).toHaveLength(3);
+    expect(warnings.join('\n')).toMatch(/owner/);
+    expect(warnings.join('\n')).toMatch(/device/);
+    expect(readFileSync(join(rootfs, 'etc/a'), 'utf8')).toBe('a');
+    expect(lstatSync(join(rootfs, 'pipe')).isFIFO()).toBe(true);
+    expect(existsSync(join(rootfs, 'null'))).toBe(false);
+    expect(execFileSync('getfattr', ['--only-values', '-n', 'user.one', join(rootfs, 'cap')], { encoding: 'utf8' })).toBe('v');
   });
 
   it('Ctrl-C (SIGINT) mid-extract aborts and leaves no partial rootfs', async () => {
