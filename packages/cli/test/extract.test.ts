@@ -3,7 +3,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync,
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { charDevice, dir, fifo, file, symlink, whiteout, tempDir, writeArchive, flipByte, blobFilePath } from '@oci2lxc/fixtures';
-import { bin, runCli, runCliOnTty, startCli } from './run-cli.js';
+import { bin, interruptCli, runCli, runCliOnTty, slowLayers } from './run-cli.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -122,21 +122,10 @@ describe('oci2lxc extract', () => {
 
   it('Ctrl-C (SIGINT) mid-extract aborts and leaves no partial rootfs', async () => {
     const big = join(tmp.path, 'big.tar');
-    const layers = Array.from({ length: 6 }, (_, l) => [dir(`d${l}`), ...Array.from({ length: 4000 }, (_, i) => file(`d${l}/f${i}`, `${l}-${i}`))]);
-    writeArchive({ images: [{ layers }] }, big);
+    writeArchive({ images: [{ layers: slowLayers() }] }, big);
     const rootfs = join(tmp.path, 'r6');
-    const child = startCli(['extract', big, rootfs]);
-    let stderr = '';
-    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve) =>
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes('layer 1/6')) resolve();
-      }),
-    );
-    child.kill('SIGINT');
-    const code = await exit;
-    expect(code).toBe(1);
+    const { status, stderr } = await interruptCli(['extract', big, rootfs]);
+    expect(status).toBe(1);
     expect(stderr).toMatch(/ABORTED|interrupted/);
     expect(existsSync(rootfs)).toBe(false);
   });

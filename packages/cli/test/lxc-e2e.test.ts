@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxLayer, dir, file, tempDir, writeArchive, type ArchiveSpec } from '@oci2lxc/fixtures';
-import { isRoot, runCli, startCli, templateBin } from './run-cli.js';
+import { interruptCli, isRoot, runCli, slowLayers, templateBin } from './run-cli.js';
 
 const lxcAvailable = spawnSync('lxc-start', ['--version']).status === 0 && existsSync('/bin/busybox');
 const tmp = tempDir('oci2lxc-e2e-');
@@ -157,19 +157,9 @@ describe.skipIf(!isRoot || !lxcAvailable)('oci2lxc create + lxc-start (real LXC)
 
   it('Ctrl-C during create leaves no container and no staging directory', async () => {
     const big = join(tmp.path, 'big.tar');
-    const layers = Array.from({ length: 6 }, (_, l) => [dir(`d${l}`), ...Array.from({ length: 4000 }, (_, i) => file(`d${l}/f${i}`, `${l}-${i}`))]);
-    writeArchive({ images: [{ layers, config: { Cmd: ['/bin/sh'] } }] }, big);
-    const child = startCli(['create', 'e2e-sigint', big, '--lxcpath', lxcpath, '--network', 'empty']);
-    let stderr = '';
-    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve) =>
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes('layer 1/6')) resolve();
-      }),
-    );
-    child.kill('SIGINT');
-    expect(await exit).toBe(1);
+    writeArchive({ images: [{ layers: slowLayers(), config: { Cmd: ['/bin/sh'] } }] }, big);
+    const { status, stderr } = await interruptCli(['create', 'e2e-sigint', big, '--lxcpath', lxcpath, '--network', 'empty']);
+    expect(status).toBe(1);
     expect(stderr).toMatch(/ABORTED|interrupted/);
     expect(readdirNames(lxcpath).filter((n) => n.includes('e2e-sigint'))).toEqual([]);
   });
