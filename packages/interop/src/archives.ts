@@ -1,7 +1,8 @@
 // The same image, written as archives by different real tools: an OCI layout tarred as is,
 // skopeo's oci-archive (gzip or zstd), docker-archive, an uncompressed layout, and podman save.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { podman } from '@oci2lxc/fixtures';
 import { run, skopeo } from './tools.js';
 
 export interface ArchiveCase {
@@ -40,31 +41,6 @@ export function skopeoUncompressedLayout(srcRef: string, work: string, out: stri
   skopeo(['copy', '--quiet', '--dest-decompress', srcRef, `oci:${dir}:latest`]);
   run('tar', ['-C', dir, '-cf', out, 'oci-layout', 'index.json', 'blobs']);
   return { name: 'skopeo uncompressed layout, tarred', path: out, format: 'oci-layout', skopeoRef: `oci-archive:${out}` };
-}
-
-/**
- * podman with everything under `root`, so nothing global is touched: vfs storage, run and tmp
- * dirs, file locks instead of /dev/shm/libpod_lock, and the CNI backend (netavark as root would
- * create /run/containers/networks even for `podman load`).
- */
-export function podman(root: string, args: readonly string[]): string {
-  mkdirSync(join(root, 'tmp'), { recursive: true });
-  const conf = join(root, 'containers.conf');
-  writeFileSync(conf, '[engine]\nlock_type = "file"\n[network]\nnetwork_backend = "cni"\n');
-  return run(
-    'podman',
-    [
-      '--root', join(root, 'storage'),
-      '--runroot', join(root, 'run'),
-      '--tmpdir', join(root, 'libpod-tmp'),
-      '--network-config-dir', join(root, 'networks'),
-      '--storage-driver', 'vfs',
-      '--events-backend', 'none',
-      '--cgroup-manager', 'cgroupfs',
-      ...args,
-    ],
-    { env: { ...process.env, CONTAINERS_CONF: conf, TMPDIR: join(root, 'tmp') } },
-  );
 }
 
 /** `podman load` an archive, then `podman save` it as an oci-archive and as a docker-archive. */
