@@ -62,7 +62,7 @@ export function describeImage(archive: ImageArchive, image: Image) {
       manifestDigest: image.manifestDigest,
       configDigest: image.configDigest,
       created: image.config.created ?? null,
-      layers: image.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: l.mediaType, size: l.size, compression: l.compression })),
+      layers: image.layers.map((l) => ({ digest: l.digest === '' ? null : l.digest, diffId: l.diffId, mediaType: l.mediaType, size: l.size, compression: l.compression })),
       config: runtimeConfigView(image.config.config),
     },
   };
@@ -93,7 +93,7 @@ export const inspect: Command = {
       `Manifest:  ${doc.image.manifestDigest}`,
       `Config:    ${doc.image.configDigest}`,
       `Layers:    ${doc.image.layers.length}, ${formatBytes(doc.image.layers.reduce((a, l) => a + l.size, 0))}`,
-      ...doc.image.layers.map((l, i) => `  ${String(i + 1).padStart(2)}  ${l.digest}  ${l.compression.padEnd(4)}  ${formatBytes(l.size)}`),
+      ...doc.image.layers.map((l, i) => `  ${String(i + 1).padStart(2)}  ${l.digest ?? `(stored digest not recorded; diff_id ${l.diffId})`}  ${l.compression.padEnd(4)}  ${formatBytes(l.size)}`),
       `Runtime config:`,
       `  Entrypoint:   ${formatValue(c.Entrypoint)}`,
       `  Cmd:          ${formatValue(c.Cmd)}`,
