@@ -9,7 +9,7 @@ import type { IdMap } from '@oci2lxc/oci-extract';
 import type { Io } from './command.js';
 import { CliError } from './errors.js';
 import { withImage, type Selection } from './image-source.js';
-import { baseConfigLines, type Network } from './lxc-host.js';
+import { baseConfigLines, missingBridges, type Network } from './lxc-host.js';
 import { planContainer, targetCapabilities } from './lxc-plan.js';
 import { extractTo } from './commands/extract.js';
 import { version } from './version.js';
@@ -85,6 +85,8 @@ export async function createContainer(o: CreateOptions): Promise<CreateResult> {
   }
   const { caps, assumed } = await targetCapabilities(o.lxcVersion);
   const base = await baseConfigLines(o.network);
+  const bridgeWarnings = missingBridges(base).map((b) => `the network bridge '${b}' does not exist on this host: lxc-start will fail until it does (or use --network none|empty|veth:BRIDGE)`);
+  if (!o.quiet) for (const w of bridgeWarnings) o.io.stderr.write(`warning: ${w}\n`);
   await mkdir(o.lxcpath, { recursive: true });
   const staging = await mkdtemp(join(o.lxcpath, `.${o.name}.oci2lxc-`));
   try {
@@ -109,7 +111,7 @@ export async function createContainer(o: CreateOptions): Promise<CreateResult> {
       return {
         image: { refs: image.refs, platform: formatPlatform(image.platform), manifestDigest: image.manifestDigest, configDigest: image.configDigest },
         wrapper: plan.wrapperNeeded,
-        warnings: [...stats.warnings, ...plan.warnings, ...(assumed ? [`no LXC found on this host; assumed LXC ${caps.lxcVersion}`] : [])],
+        warnings: [...bridgeWarnings, ...stats.warnings, ...plan.warnings, ...(assumed ? [`no LXC found on this host; assumed LXC ${caps.lxcVersion}`] : [])],
       };
     });
     o.io.signal.throwIfAborted();

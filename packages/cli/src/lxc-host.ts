@@ -55,3 +55,13 @@ export async function baseConfigLines(network: Network): Promise<string[]> {
   if (dir) out.push(`lxc.include = ${dir}/common.conf`);
   return out;
 }
+
+/** Bridges the config's veth networks name that this host does not have (lxc-start would fail). */
+export function missingBridges(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const l of lines) {
+    const m = /^\s*lxc\.net\.\d+\.link\s*=\s*(\S+)\s*$/.exec(l);
+    if (m && !existsSync(`/sys/class/net/${m[1]}`)) out.push(m[1]!);
+  }
+  return out;
+}

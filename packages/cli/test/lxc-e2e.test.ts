@@ -133,6 +133,17 @@ describe.skipIf(!isRoot || !lxcAvailable)('oci2lxc create + lxc-start (real LXC)
     expect(existsSync(join(lxcpath, name, 'rootfs', 'usr/local/bin/record'))).toBe(true);
   });
 
+  it('warns when the chosen bridge does not exist on this host', () => {
+    const archive = join(tmp.path, 'oci.tar');
+    if (!existsSync(archive)) writeArchive(spec('oci'), archive);
+    const r = runCli(['create', 'e2e-bridge', archive, '--lxcpath', lxcpath, '--network', 'veth:nosuchbr0']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: the network bridge 'nosuchbr0' does not exist/);
+    const config = readFileSync(join(lxcpath, 'e2e-bridge', 'config'), 'utf8');
+    expect(config).toMatch(/^lxc\.net\.0\.type = veth$/m);
+    expect(config).toMatch(/^lxc\.net\.0\.link = nosuchbr0$/m);
+  });
+
   it('a failed create leaves nothing behind', () => {
     const archive = join(tmp.path, 'broken.tar');
     writeArchive(spec('oci'), archive, { truncateAt: 600_000 });
