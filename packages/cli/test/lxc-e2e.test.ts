@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxLayer, dir, file, tempDir, writeArchive, type ArchiveSpec } from '@oci2lxc/fixtures';
 import { interruptCli, isRoot, runCli, slowLayers, templateBin } from './run-cli.js';
+import { recorderScript, startAndRecord, type Recorded } from './recorder.js';
 
 const lxcAvailable = spawnSync('lxc-start', ['--version']).status === 0 && existsSync('/bin/busybox');
 const tmp = tempDir('oci2lxc-e2e-');
@@ -18,21 +19,6 @@ afterAll(() => {
   }
   if (!process.env.KEEP_E2E) tmp.cleanup();
 });
-
-// The recorder is the image's entrypoint: it saves PID 1's exact argv, environment, cwd and ids,
-// then waits for a stop signal and records which one arrived.
-const recorder = `#!/bin/sh
-B=/bin/busybox
-$B cat /proc/1/cmdline > /out/cmdline
-$B cat /proc/1/environ > /out/environ
-$B readlink /proc/1/cwd > /out/cwd
-$B id -u > /out/uid
-$B id -g > /out/gid
-$B id -G > /out/groups
-for s in USR1 USR2 TERM QUIT HUP INT; do trap "echo $s > /out/signal; exit 0" $s; done
-$B touch /out/ready
-while :; do $B sleep 0.1; done
-`;
 
 const argv = ['/usr/local/bin/record', 'a b', '', '$HOME', 'back\\slash', 'tab\there', '*', "'single'", '"double"', '  lead', 'trail  '];
 const cmd = ['--opt=x  y', '!', ';', '`id`'];
@@ -56,42 +42,18 @@ const spec = (format: ArchiveSpec['format']): ArchiveSpec => ({
           passwd: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n',
           group: 'root:x:0:\napp:x:1000:\nextra:x:2000:app\n',
         }),
-        [dir('usr'), dir('usr/local'), dir('usr/local/bin'), file('usr/local/bin/record', recorder, { mode: 0o755 }), dir('out', { mode: 0o777 }), dir('srv'), dir('srv/app'), dir('home'), dir('home/app', { uid: 1000, gid: 1000 })],
+        [dir('usr'), dir('usr/local'), dir('usr/local/bin'), file('usr/local/bin/record', recorderScript, { mode: 0o755 }), dir('out', { mode: 0o777 }), dir('srv'), dir('srv/app'), dir('home'), dir('home/app', { uid: 1000, gid: 1000 })],
       ],
     },
   ],
 });
 
-function waitFor(path: string, ms: number): boolean {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (existsSync(path)) return true;
-    spawnSync('sleep', ['0.1']);
-  }
-  return existsSync(path);
-}
-
-function startAndRecord(name: string) {
-  const rootfs = join(lxcpath, name, 'rootfs');
+function startRecorder(name: string): Recorded {
   started.push(name);
-  const start = spawnSync('lxc-start', ['-n', name, '-P', lxcpath, '-d', '-l', 'INFO', '-o', join(tmp.path, `${name}.log`)], { encoding: 'utf8' });
-  expect(start.status, `lxc-start: ${start.stderr}\n${existsSync(join(tmp.path, `${name}.log`)) ? readFileSync(join(tmp.path, `${name}.log`), 'utf8') : ''}`).toBe(0);
-  expect(waitFor(join(rootfs, 'out/ready'), 20_000), 'entrypoint did not start').toBe(true);
-  const stop = spawnSync('lxc-stop', ['-n', name, '-P', lxcpath, '-t', '20'], { encoding: 'utf8' });
-  expect(stop.status, stop.stderr).toBe(0);
-  const read = (f: string) => readFileSync(join(rootfs, 'out', f), 'utf8');
-  return {
-    argv: read('cmdline').split('\0').slice(0, -1),
-    env: read('environ').split('\0').slice(0, -1),
-    cwd: read('cwd').trim(),
-    uid: read('uid').trim(),
-    gid: read('gid').trim(),
-    groups: read('groups').trim().split(' ').sort(),
-    signal: existsSync(join(rootfs, 'out/signal')) ? read('signal').trim() : '(none)',
-  };
+  return startAndRecord(name, lxcpath, tmp.path);
 }
 
-function expectAsImage(seen: ReturnType<typeof startAndRecord>) {
+function expectAsImage(seen: Recorded) {
   // The kernel runs the script through its #! interpreter: argv = [/bin/sh, script, args…].
   expect(seen.argv[0]).toBe('/bin/sh');
   expect(seen.argv.slice(1)).toEqual([...argv, ...cmd]);
@@ -115,7 +77,7 @@ describe.skipIf(!isRoot || !lxcAvailable)('oci2lxc create + lxc-start (real LXC)
     expect(doc.path).toBe(join(lxcpath, name));
     expect(readFileSync(doc.config, 'utf8')).toMatch(/^lxc\.signal\.halt = SIGUSR1$/m);
     expect(readdirNames(lxcpath).filter((n) => n.startsWith('.'))).toEqual([]);
-    expectAsImage(startAndRecord(name));
+    expectAsImage(startRecorder(name));
   });
 
   it('refuses an existing container without --force and replaces it with --force', () => {
@@ -183,7 +145,7 @@ describe.skipIf(!isRoot || !lxcAvailable)('oci2lxc create + lxc-start (real LXC)
     const name = 'e2e-template';
     const r = spawnSync('lxc-create', ['-n', name, '-P', lxcpath, '-f', base, '-t', templateBin, '--', '--archive', archive, '--quiet'], { encoding: 'utf8' });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expectAsImage(startAndRecord(name));
+    expectAsImage(startRecorder(name));
   });
 });
 

@@ -2,11 +2,12 @@
 // (FROM scratch: busybox + a recorder entrypoint), `podman save` it in both formats, then
 // `oci2lxc create` + real `lxc-start`/`lxc-stop`, and compare what PID 1 saw with the image.
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { podman, tempDir } from '@oci2lxc/fixtures';
 import { isRoot, runCli } from './run-cli.js';
+import { recorderScript, startAndRecord } from './recorder.js';
 
 const available = ['podman', 'lxc-start'].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0) && existsSync('/bin/busybox');
 const tmp = tempDir('oci2lxc-podman-e2e-');
@@ -16,18 +17,6 @@ afterAll(() => {
   for (const name of started) spawnSync('lxc-stop', ['-n', name, '-P', lxcpath, '-k']);
   tmp.cleanup();
 });
-
-const recorder = `#!/bin/sh
-B=/bin/busybox
-$B cat /proc/1/cmdline > /out/cmdline
-$B cat /proc/1/environ > /out/environ
-$B readlink /proc/1/cwd > /out/cwd
-$B id -u > /out/uid
-$B id -g > /out/gid
-for s in USR1 TERM; do trap "echo $s > /out/signal; exit 0" $s; done
-$B touch /out/ready
-while :; do $B sleep 0.1; done
-`;
 
 const entrypoint = ['/usr/local/bin/record', 'a b', '', '$HOME', "it's", '"q"', 'tab\there'];
 const cmd = ['--x=1  2', '*'];
@@ -40,7 +29,7 @@ function buildImage(): { oci: string; docker: string } {
   symlinkSync('busybox', join(rootfs, 'bin/sh'));
   writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/srv/app:/bin/sh\n');
   writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\napp:x:1000:\n');
-  writeFileSync(join(rootfs, 'usr/local/bin/record'), recorder, { mode: 0o755 });
+  writeFileSync(join(rootfs, 'usr/local/bin/record'), recorderScript, { mode: 0o755 });
   const json = (v: unknown) => JSON.stringify(v);
   writeFileSync(
     join(ctx, 'Containerfile'),
@@ -66,12 +55,6 @@ function buildImage(): { oci: string; docker: string } {
   return { oci, docker };
 }
 
-function waitFor(path: string, ms: number): boolean {
-  const end = Date.now() + ms;
-  while (Date.now() < end && !existsSync(path)) spawnSync('sleep', ['0.1']);
-  return existsSync(path);
-}
-
 describe.skipIf(!isRoot || !available)('podman build → podman save → oci2lxc create → lxc-start', () => {
   const archives = available && isRoot ? buildImage() : { oci: '', docker: '' };
 
@@ -84,17 +67,11 @@ describe.skipIf(!isRoot || !available)('podman build → podman save → oci2lxc
     const r = runCli(['create', name, archive, '--lxcpath', lxcpath, '--network', 'empty', '-q']);
     expect(r.status, r.stderr).toBe(0);
     started.push(name);
-    const rootfs = join(lxcpath, name, 'rootfs');
-    const start = spawnSync('lxc-start', ['-n', name, '-P', lxcpath, '-d'], { encoding: 'utf8' });
-    expect(start.status, start.stderr).toBe(0);
-    expect(waitFor(join(rootfs, 'out/ready'), 20_000), 'entrypoint did not start').toBe(true);
-    expect(spawnSync('lxc-stop', ['-n', name, '-P', lxcpath, '-t', '20']).status).toBe(0);
-    const read = (f: string) => readFileSync(join(rootfs, 'out', f), 'utf8');
-    expect(read('cmdline').split('\0').slice(0, -1)).toEqual(['/bin/sh', ...entrypoint, ...cmd]);
-    const env = read('environ').split('\0').slice(0, -1).sort();
-    expect(env).toEqual(['EMPTY=', 'HOME=/srv/app', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `QUOTES=it's "q"`, 'SPACED=a  b', 'container=lxc'].sort());
-    expect(read('cwd').trim()).toBe('/srv/app');
-    expect([read('uid').trim(), read('gid').trim()]).toEqual(['1000', '1000']);
-    expect(read('signal').trim()).toBe('USR1');
+    const seen = startAndRecord(name, lxcpath, tmp.path);
+    expect(seen.argv).toEqual(['/bin/sh', ...entrypoint, ...cmd]);
+    expect([...seen.env].sort()).toEqual(['EMPTY=', 'HOME=/srv/app', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `QUOTES=it's "q"`, 'SPACED=a  b', 'container=lxc'].sort());
+    expect(seen.cwd).toBe('/srv/app');
+    expect([seen.uid, seen.gid]).toEqual(['1000', '1000']);
+    expect(seen.signal).toBe('USR1');
   });
 });
