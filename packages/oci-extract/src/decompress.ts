@@ -1,13 +1,12 @@
 // Decompression stages: node:zlib for gzip (runs on the libuv thread pool, so it overlaps with
-// file writes); for zstd the `zstd` binary in a child process when installed (zstd-process.ts),
-// else zstd-napi's streaming context on the main thread. The zstd stage is an async generator so
-// that it yields one output buffer at a time and honours backpressure: a zstd bomb cannot fill
-// memory, however high its ratio.
+// file writes); for zstd, zstd-napi on a worker thread (zstd-thread.ts), or on the main thread
+// when asked. The zstd stages are async generators that yield one output buffer at a time and
+// honour backpressure: a zstd bomb cannot fill memory, however high its ratio.
 import { createGunzip } from 'node:zlib';
 import type { Transform } from 'node:stream';
 import zstdBinding from 'zstd-napi/binding.js';
 import { DecompressError, type Compression } from './decompress-error.js';
-import { zstdBinary, zstdProcessStage } from './zstd-process.js';
+import { zstdThreadStage } from './zstd-thread.js';
 
 export { DecompressError, isZlibError, type Compression } from './decompress-error.js';
 
@@ -17,20 +16,16 @@ export function decompressor(compression: Compression): Stage | undefined {
   // The default finishFlush (Z_FINISH) reports a truncated or empty stream ("unexpected end of
   // file"): a layer without an expected diff_id must not be accepted half-read.
   if (compression === 'gzip') return createGunzip({ chunkSize: 128 * 1024 });
-  if (compression === 'zstd') {
-    const bin = zstdMode() === 'napi' ? undefined : zstdBinary();
-    return bin ? zstdProcessStage(bin) : zstdStage;
-  }
+  if (compression === 'zstd') return zstdMode() === 'main' ? zstdStage : zstdThreadStage;
   return undefined;
 }
 
 /**
- * OCI_EXTRACT_ZSTD=process|napi|auto (default auto: the `zstd` binary when installed, else
- * zstd-napi in-process): a knob for benchmarks and tests.
+ * OCI_EXTRACT_ZSTD=thread|main (default thread: zstd-napi on a worker thread; main: zstd-napi on
+ * the main thread): a knob for benchmarks and tests.
  */
-function zstdMode(): 'process' | 'napi' | 'auto' {
-  const v = process.env.OCI_EXTRACT_ZSTD;
-  return v === 'process' || v === 'napi' ? v : 'auto';
+function zstdMode(): 'thread' | 'main' {
+  return process.env.OCI_EXTRACT_ZSTD === 'main' ? 'main' : 'thread';
 }
 
 // One idle decompression context is kept for the next layer: a DCtx holds the frame window

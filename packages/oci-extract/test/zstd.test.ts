@@ -1,10 +1,11 @@
-// Both zstd decoders: the `zstd` child process (default when installed) and zstd-napi in-process
-// (the fallback). Same results, same typed errors, and the child never outlives a failed layer.
+// Both zstd decoders: zstd-napi on a worker thread (the default) and on the main thread. Same
+// results, same typed errors, and a failed layer leaves no thread behind.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildTar, compressBuffer, file, hardlink, tempDir } from '@oci2lxc/fixtures';
 import { applyLayer, ExtractError } from '../src/index.js';
@@ -19,24 +20,16 @@ beforeEach(() => {
 });
 afterEach(() => work.cleanup());
 
-/** zstd processes whose parent is this process. */
-function zstdChildren(): number[] {
-  const out: number[] = [];
-  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
-      if (m && m[1] === 'zstd' && Number(m[2]) === process.pid) out.push(Number(pid));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
+/** Threads of this process (worker threads included). */
+function threadCount(): number {
+  return readdirSync('/proc/self/task').length;
 }
 
-async function noZstdChildren(): Promise<void> {
-  for (let i = 0; i < 50 && zstdChildren().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-  expect(zstdChildren()).toEqual([]);
+let baseline = 0;
+/** A failed layer terminates its decompression thread: the thread count falls back to where it was. */
+async function noLeakedThreads(): Promise<void> {
+  for (let i = 0; i < 100 && threadCount() > baseline; i++) await new Promise((r) => setTimeout(r, 20));
+  expect(threadCount()).toBeLessThanOrEqual(baseline);
 }
 
 /** Bytes that compress a little (not all zeros), deterministic. */
@@ -46,10 +39,18 @@ function random(n: number): Buffer {
   return b;
 }
 
-describe.each(['process', 'napi'] as const)('zstd via %s', (mode) => {
+describe.each(['thread', 'main'] as const)('zstd on the %s thread', (mode) => {
   const saved = process.env.OCI_EXTRACT_ZSTD;
-  beforeAll(() => {
+  beforeAll(async () => {
     process.env.OCI_EXTRACT_ZSTD = mode;
+    // Warm up (the libuv pool, a pooled decompression thread), then take the thread count.
+    const dir = tempDir('oci-extract-zstd-warm-');
+    try {
+      await applyLayer(Readable.from([compressBuffer(buildTar([file('a', 'a')]), 'zstd')]), dir.path, { compression: 'zstd' });
+    } finally {
+      dir.cleanup();
+    }
+    baseline = threadCount();
   });
   afterAll(() => {
     if (saved === undefined) delete process.env.OCI_EXTRACT_ZSTD;
@@ -69,7 +70,7 @@ describe.each(['process', 'napi'] as const)('zstd via %s', (mode) => {
     expect(readFileSync(join(rootfs, 'big')).equals(random(3 * 1024 * 1024 + 17))).toBe(true);
     expect(readFileSync(join(rootfs, 's/199'), 'utf8')).toBe('small 199');
     expect(readFileSync(join(rootfs, 'tail'), 'utf8')).toBe('end');
-    await noZstdChildren();
+    await noLeakedThreads();
   });
 
   it.each([
@@ -79,25 +80,25 @@ describe.each(['process', 'napi'] as const)('zstd via %s', (mode) => {
     ['a flipped byte', (b: Buffer) => Buffer.from(b.map((x, i) => (i === b.length - 100 ? x ^ 0xff : x)))],
     ['empty', () => Buffer.alloc(0)],
     ['gzip bytes', () => compressBuffer(buildTar([file('a', 'a')]), 'gzip')],
-  ])('%s: CORRUPT_LAYER without an expected diff_id, no child left', async (_n, mutate) => {
+  ])('%s: CORRUPT_LAYER without an expected diff_id, no thread left', async (_n, mutate) => {
     const blob = compressBuffer(buildTar([file('big', random(600_000)), file('after', 'x')]), 'zstd');
     const err = (await applyLayer(Readable.from([mutate(blob)]), rootfs, { compression: 'zstd', layerDigest: 'sha256:cafe' }).catch((e: unknown) => e)) as ExtractError;
     expect(err).toBeInstanceOf(ExtractError);
     expect(err.code).toBe('CORRUPT_LAYER');
     expect(err.message).toContain('sha256:cafe');
     expect(err.message).not.toMatch(/[\x00-\x1f]/);
-    await noZstdChildren();
+    await noLeakedThreads();
   });
 
-  it('an entry failing early in a large layer stops decompression and leaves no child', async () => {
+  it('an entry failing early in a large layer stops decompression and leaves no thread behind', async () => {
     const tar = buildTar([hardlink('h', 'missing'), file('big', Buffer.alloc(64 * 1024 * 1024, 3))]);
     const err = (await applyLayer(Readable.from([compressBuffer(tar, 'zstd')]), rootfs, { compression: 'zstd' }).catch((e: unknown) => e)) as ExtractError;
     expect(err.code).toBe('HARDLINK_TARGET_MISSING');
     expect(readdirSync(rootfs)).toEqual([]);
-    await noZstdChildren();
+    await noLeakedThreads();
   });
 
-  it('an error of the source (e.g. its compressed digest) wins and leaves no child', async () => {
+  it('an error of the source (e.g. its compressed digest) wins and leaves no thread behind', async () => {
     const blob = compressBuffer(buildTar([file('big', random(2_000_000))]), 'zstd');
     class OciImageError extends Error {
       override readonly name = 'OciImageError';
@@ -111,10 +112,25 @@ describe.each(['process', 'napi'] as const)('zstd via %s', (mode) => {
     });
     const err = await applyLayer(source, rootfs, { compression: 'zstd' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OciImageError);
-    await noZstdChildren();
+    await noLeakedThreads();
   });
 });
 
-it('the zstd binary is installed here, so the child-process path is what the tests above exercise', () => {
-  expect(execFileSync('zstd', ['--version'], { encoding: 'utf8' })).toMatch(/Zstandard/);
+it('a pooled decompression thread does not keep the process alive', () => {
+  // The built package, in a process of its own: it must exit by itself after a zstd layer.
+  const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+  const dir = tempDir('oci-extract-zstd-exit-');
+  try {
+    const blob = compressBuffer(buildTar([file('a', 'hello')]), 'zstd');
+    const script = `import { applyLayer } from ${JSON.stringify(dist)};
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+const r = await applyLayer(Readable.from([Buffer.from(process.argv[1], 'base64')]), process.argv[2], { compression: 'zstd' });
+console.log(r.entries);`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, blob.toString('base64'), dir.path], { encoding: 'utf8', timeout: 20_000 });
+    expect(out.trim()).toBe('1');
+    expect(readFileSync(join(dir.path, 'a'), 'utf8')).toBe('hello');
+  } finally {
+    dir.cleanup();
+  }
 });
