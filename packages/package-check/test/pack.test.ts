@@ -66,6 +66,30 @@ describe('packed packages', () => {
     expect(JSON.parse(esm)).not.toContain('default');
   });
 
+  it('the installed oci-extract applies a zstd layer (decompressed on a worker thread) from ESM and CJS, then exits', () => {
+    const src = join(work, 'zstd-src');
+    mkdirSync(join(src, 'etc'), { recursive: true });
+    writeFileSync(join(src, 'etc', 'motd'), 'hello from zstd\n');
+    const blob = join(work, 'layer.tar.zst');
+    sh('sh', ['-c', `tar -cf - -C "${src}" . | zstd -q -c > "${blob}"`], work);
+    const body = (load: string): string => `const { applyLayer } = ${load};
+const { createReadStream, readFileSync } = require('node:fs');
+const dest = process.argv[process.argv.length - 1];
+applyLayer(createReadStream(${JSON.stringify(blob)}), dest, { compression: 'zstd' }).then((r) => {
+  console.log(r.diffId.startsWith('sha256:') + ' ' + readFileSync(dest + '/etc/motd', 'utf8').trim());
+});`;
+    for (const [flavor, args] of [
+      ['cjs', ['-e', body("require('@oci2lxc/oci-extract')")]],
+      ['esm', ['--input-type=module', '-e', `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);\n${body("await import('@oci2lxc/oci-extract')")}`]],
+    ] as const) {
+      const dest = join(work, `rootfs-${flavor}`);
+      mkdirSync(dest);
+      // execFileSync's timeout: a decompression thread that kept the process alive would hang here.
+      const out = execFileSync(process.execPath, [...args, dest], { cwd: project, encoding: 'utf8', timeout: 30_000 });
+      expect(out.trim()).toBe('true hello from zstd');
+    }
+  });
+
   it('type-checks a usage example against the installed declarations', () => {
     writeFileSync(
       join(project, 'example.ts'),
