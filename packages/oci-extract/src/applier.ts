@@ -25,11 +25,12 @@ import {
 } from 'node:fs';
 import { DirMetaTree } from './dir-meta.js';
 import { FileJobs, SMALL_FILE, skipBytes } from './file-jobs.js';
+import { WriteThread } from './write-thread.js';
 import { NodeMaker, type NodeKind } from './devices.js';
 import { ExtractError, errnoCode, type ExtractErrorCode } from './errors.js';
 import { mapId, type IdMap } from './idmap.js';
 import { bytes, cleanComponents, display, fromUtf8, joinRel } from './paths.js';
-import { NAME_MAX, PATH_MAX, PathError, Resolver } from './resolve.js';
+import { Busy, NAME_MAX, PATH_MAX, PathError, Resolver } from './resolve.js';
 import { isZlibError } from './decompress.js';
 import type { TarEntryInfo } from './tar-entry.js';
 import type { ExtractWarning, ExtractWarningCode } from './types.js';
@@ -67,12 +68,14 @@ export class Applier {
   private readonly dirs = new DirMetaTree();
   private readonly xattrs = new XattrBatch();
   private readonly nodes = new NodeMaker();
-  private readonly jobs = new FileJobs();
+  /** How small files are written: on the writer thread (default), or synchronously / on the
+   * libuv pool ('auto' switches to the pool while syscalls are slow). */
+  private readonly writeMode = readWriteMode();
+  /** Small files queued but maybe not yet on disk. */
+  private readonly jobs: FileJobs | WriteThread = this.writeMode === 'thread' ? new WriteThread() : new FileJobs();
   /** Directories this layer created: a name in one that the layer did not write is free. */
   private fresh = new Set<string>();
   private readonly umask = readUmask();
-  /** How small files are written; 'auto' switches to jobs while syscalls are slow. */
-  private readonly writeMode = readWriteMode();
   /** The last 32 timed synchronous small-file writes, newest in bit 0: 1 = slow. */
   private slowBits = 0;
   /** Set bits in slowBits. */
@@ -100,7 +103,11 @@ export class Applier {
     const euid = process.geteuid?.();
     const egid = process.getegid?.();
     this.creatorIds = euid !== undefined && egid !== undefined ? { uid: euid, gid: egid } : undefined;
-    this.resolver = new Resolver(this.rootBytes, (host, rel) => this.makeImplicitDir(host, rel));
+    this.resolver = new Resolver(
+      this.rootBytes,
+      (host, rel) => this.makeImplicitDir(host, rel),
+      (rel) => this.jobs.has(rel),
+    );
     if (cfg.idMap) {
       const uid = mapId(cfg.idMap.uid, 0);
       const gid = mapId(cfg.idMap.gid, 0);
@@ -138,12 +145,14 @@ export class Applier {
   finish(): void {
     this.dirs.apply(this.rootBytes);
     this.nodes.close();
+    this.jobs.close();
   }
 
   /** Waits for file jobs and stops helper processes (after a failure). */
   async dispose(): Promise<void> {
     await this.jobs.settle();
     this.nodes.close();
+    this.jobs.close();
   }
 
   async entry(e: TarEntryInfo, body: EntryBody): Promise<void> {
@@ -179,8 +188,8 @@ export class Applier {
     if (parent.some((c) => c.startsWith(WHITEOUT))) throw this.error('UNSUPPORTED_ENTRY', 'a whiteout name is used as a directory', path);
     if (base.startsWith(WHITEOUT)) {
       if (e.size > 0) for await (const _ of body); // whiteouts never reach the rootfs
-      await this.jobs.drain();
-      this.whiteout(parent, base, path);
+      // No wait for queued files: those are all in `upper`, which whiteouts never touch.
+      await this.whiteout(parent, base, path);
       return;
     }
     // Only regular files have bodies; a size on anything else is drained, never applied.
@@ -205,15 +214,7 @@ export class Applier {
     const ids = this.ids(e, path);
     const { rel, host, dir } = this.placeCached(parent, base) ?? (await this.place(parent, base));
     const hb = bytes(host);
-    if (this.jobs.has(rel)) await this.jobs.drain();
-    // A name in a directory this layer created, not yet written by this layer, is free.
-    if (!this.fresh.has(dir) || this.upper.has(rel)) {
-      const st = lstatSync(hb, { throwIfNoEntry: false });
-      if (st) {
-        await this.jobs.drain();
-        this.clearLeaf(rel, host, st);
-      }
-    }
+    await this.makeRoom(rel, host, dir);
     this.markUpper(rel);
     // Skip the chown when the new file already has these owners (a fresh, non-setgid parent).
     const owned = this.plain.has(dir) && this.creatorIds !== undefined && this.creatorIds.uid === ids.uid && this.creatorIds.gid === ids.gid;
@@ -275,7 +276,7 @@ export class Applier {
    * In that mode one file in 64 is still written synchronously to notice when the disk is fast again.
    */
   private useJobs(): boolean {
-    if (this.writeMode !== 'auto') return this.writeMode === 'jobs';
+    if (this.writeMode !== 'auto') return this.writeMode !== 'sync';
     return this.slowCount > 16 && ++this.smallFiles % 64 !== 0;
   }
 
@@ -286,10 +287,7 @@ export class Applier {
     if (this.jobs.has(rel)) await this.jobs.drain();
     const st = lstatSync(hb, { throwIfNoEntry: false });
     if (!st?.isDirectory()) {
-      if (st) {
-        await this.jobs.drain();
-        this.clearLeaf(rel, host, st);
-      }
+      if (st) this.clearLeaf(rel, host, st); // not a directory: one name, and not a queued one
       mkdirSync(hb, 0o700); // final mode at the very end
       this.madeDir(rel, hb);
     }
@@ -321,14 +319,13 @@ export class Applier {
   }
 
   private async hardlink(e: TarEntryInfo, parent: string[], base: string, path: string): Promise<void> {
-    await this.jobs.drain(); // the target may be a file still being written
     const target = cleanComponents(e.linkname);
     const missing = (): ExtractError =>
       this.error('HARDLINK_TARGET_MISSING', `hardlink target ${JSON.stringify(display(e.linkname))} does not exist in this or a lower layer`, path);
     if (target.length === 0) throw this.error('UNSUPPORTED_ENTRY', 'hardlink to the root directory', path);
     let tparent: string | undefined;
     try {
-      tparent = this.resolver.resolveDir(target.slice(0, -1), false);
+      tparent = await this.resolveDir(target.slice(0, -1), false);
     } catch (err) {
       if (err instanceof PathError && err.kind !== 'toolong') throw missing();
       throw err;
@@ -336,12 +333,26 @@ export class Applier {
     if (tparent === undefined) throw missing();
     const trel = joinRel(tparent, target[target.length - 1]!);
     const thost = this.resolver.host(trel);
-    const tst = lstatSync(bytes(thost), { throwIfNoEntry: false });
-    if (!tst) throw missing();
-    if (tst.isDirectory()) throw this.error('UNSUPPORTED_ENTRY', `hardlink to directory ${JSON.stringify(display(e.linkname))}`, path);
-    const { rel, host } = await this.place(parent, base);
+    // A target still queued is a regular file of this layer: it will exist when the link is made.
+    const queued = this.jobs.has(trel);
+    if (!queued) {
+      const tst = lstatSync(bytes(thost), { throwIfNoEntry: false });
+      if (!tst) throw missing();
+      if (tst.isDirectory()) throw this.error('UNSUPPORTED_ENTRY', `hardlink to directory ${JSON.stringify(display(e.linkname))}`, path);
+    }
+    const { rel, host, dir } = await this.place(parent, base);
+    if (rel === trel) {
+      this.markUpper(rel);
+      return;
+    }
+    await this.makeRoom(rel, host, dir);
     this.markUpper(rel);
-    if (rel === trel) return;
+    if (queued && this.jobs.has(trel)) {
+      // Queued after its target, so made after it (in archive order).
+      const job = { host: bytes(host), linkTarget: bytes(thost), flags: 0, createMode: 0, chunks: [], atime: 0, mtime: 0 };
+      await this.jobs.submit(rel, job, (err) => (errnoCode(err) === 'ENOENT' ? missing() : this.wrap(err, path)));
+      return;
+    }
     try {
       // link(2) does not follow a symlink target: the link shares the symlink's inode.
       await this.create(rel, host, () => linkSync(bytes(thost), bytes(host)));
@@ -380,9 +391,9 @@ export class Applier {
 
   // ---- whiteouts ----------------------------------------------------------------------------
 
-  private whiteout(parent: string[], base: string, path: string): void {
+  private async whiteout(parent: string[], base: string, path: string): Promise<void> {
     if (base === OPAQUE) {
-      this.opaque(parent);
+      await this.opaque(parent);
       return;
     }
     const name = base.slice(WHITEOUT.length);
@@ -390,7 +401,7 @@ export class Applier {
       this.warn('WHITEOUT_IGNORED', `whiteout ${JSON.stringify(display(base))} names nothing removable; ignored`, path, false);
       return;
     }
-    const dir = this.lookupDir(parent);
+    const dir = await this.lookupDir(parent);
     if (dir === undefined) return;
     const rel = joinRel(dir, name);
     if (this.upper.has(rel)) return; // same layer: whiteouts only hide lower layers
@@ -398,8 +409,8 @@ export class Applier {
   }
 
   /** Removes everything below the directory that this layer did not put there. */
-  private opaque(parent: string[]): void {
-    const dir = this.lookupDir(parent);
+  private async opaque(parent: string[]): Promise<void> {
+    const dir = await this.lookupDir(parent);
     if (dir === undefined) return;
     this.markUpper(dir);
     const stack = [dir];
@@ -418,9 +429,9 @@ export class Applier {
   }
 
   /** A directory for a whiteout: never created; a missing or non-directory parent means no-op. */
-  private lookupDir(parent: string[]): string | undefined {
+  private async lookupDir(parent: string[]): Promise<string | undefined> {
     try {
-      return this.resolver.resolveDir(parent, false);
+      return await this.resolveDir(parent, false);
     } catch (err) {
       if (err instanceof PathError) return undefined;
       throw err;
@@ -449,14 +460,23 @@ export class Applier {
 
   /** Where an entry goes: its parent resolved (and created) inside the rootfs. */
   private async place(parent: string[], base: string): Promise<{ rel: string; host: string; dir: string }> {
-    let dir = this.resolver.cached(parent);
-    if (dir === undefined) {
-      // Resolving may look at or create names that files in flight are about to take.
-      await this.jobs.drain();
-      dir = this.resolver.resolveDir(parent, true)!;
-    }
+    const dir = this.resolver.cached(parent) ?? (await this.resolveDir(parent, true))!;
     const rel = joinRel(dir, base);
     return { rel, host: this.resolver.host(rel), dir };
+  }
+
+  /**
+   * resolver.resolveDir, but if it would look at a name that a queued file is about to take, the
+   * queue is drained first (then resolving starts again; what it created meanwhile stays valid).
+   */
+  private async resolveDir(comps: readonly string[], create: boolean): Promise<string | undefined> {
+    try {
+      return this.resolver.resolveDir(comps, create);
+    } catch (err) {
+      if (!(err instanceof Busy)) throw err;
+      await this.jobs.drain();
+      return this.resolver.resolveDir(comps, create);
+    }
   }
 
   /** Runs `make`; if something is in the way, removes it and runs `make` again. */
@@ -465,10 +485,27 @@ export class Applier {
       make();
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
-      await this.jobs.drain();
-      this.clearLeaf(rel, host);
+      await this.clearLeafSafely(rel, host);
       make();
     }
+  }
+
+  /** Makes sure nothing is at `rel` (the parent directory `dir` resolved), waiting only when needed. */
+  private async makeRoom(rel: string, host: string, dir: string): Promise<void> {
+    if (this.jobs.has(rel)) await this.jobs.drain(); // a file of this layer, still being written
+    // A name in a directory this layer created, not yet written by this layer, is free.
+    if (this.fresh.has(dir) && !this.upper.has(rel)) return;
+    const st = lstatSync(bytes(host), { throwIfNoEntry: false });
+    if (st) await this.clearLeafSafely(rel, host, st);
+  }
+
+  /** clearLeaf for a name that is not queued itself: a directory may hold queued files, so those
+   * are waited for first; anything else is that one name. */
+  private async clearLeafSafely(rel: string, host: string, known?: Stats): Promise<void> {
+    const st = known ?? lstatSync(bytes(host), { throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory() && this.jobs.size > 0) await this.jobs.drain();
+    this.clearLeaf(rel, host, st);
   }
 
   /** Removes whatever is at `rel` (a directory recursively; a symlink itself, never its target). */
@@ -592,10 +629,10 @@ function readUmask(): number {
   }
 }
 
-/** OCI_EXTRACT_WRITE_MODE=sync|jobs|auto (default auto): a knob for benchmarks and tests. */
-function readWriteMode(): 'sync' | 'jobs' | 'auto' {
+/** OCI_EXTRACT_WRITE_MODE=thread|sync|jobs|auto (default thread): a knob for benchmarks and tests. */
+function readWriteMode(): 'thread' | 'sync' | 'jobs' | 'auto' {
   const v = process.env.OCI_EXTRACT_WRITE_MODE;
-  return v === 'sync' || v === 'jobs' ? v : 'auto';
+  return v === 'sync' || v === 'jobs' || v === 'auto' ? v : 'thread';
 }
 
 /** The chunks of a (small) entry body (one promise per body, not per chunk). */

@@ -15,7 +15,7 @@ export type Stage = Transform | ((source: AsyncIterable<Buffer>, opts?: { signal
 export function decompressor(compression: Compression): Stage | undefined {
   // The default finishFlush (Z_FINISH) reports a truncated or empty stream ("unexpected end of
   // file"): a layer without an expected diff_id must not be accepted half-read.
-  if (compression === 'gzip') return createGunzip({ chunkSize: 128 * 1024 });
+  if (compression === 'gzip') return createGunzip({ chunkSize: 1024 * 1024 });
   if (compression === 'zstd') return zstdMode() === 'main' ? zstdStage : zstdThreadStage;
   return undefined;
 }

@@ -4,7 +4,7 @@
 // is slow or busy. Only file *creation at a name known to be free, in a directory known to be
 // real* is deferred; every other namespace change first waits for the jobs in flight (see
 // Applier), so effects still happen in archive order.
-import { close, fchmod, fchown, futimes, open, writev } from 'node:fs';
+import { close, fchmod, fchown, futimes, link, open, writev } from 'node:fs';
 
 /** Bodies up to this size are buffered and written by a job; larger ones are streamed inline. */
 export const SMALL_FILE = 1024 * 1024;
@@ -21,12 +21,15 @@ export interface FileJob {
   mode?: number;
   atime: number;
   mtime: number;
+  /** Set for a hardlink: link(2) from this existing path to `host`; nothing else is done. */
+  linkTarget?: Buffer;
 }
 
 type Done = (err: NodeJS.ErrnoException | null) => void;
 
 /** open → writev… → fchown? → fchmod? → futimes → close, as a callback chain (no promise per step). */
 function runJob(j: FileJob, done: Done): void {
+  if (j.linkTarget) return link(j.linkTarget, j.host, done);
   open(j.host, j.flags, j.createMode, (err, fd) => {
     if (err) return done(err);
     const finish = (e: NodeJS.ErrnoException | null): void => close(fd, (e2) => done(e ?? e2));
@@ -107,4 +110,7 @@ export class FileJobs {
   check(): void {
     if (this.failure !== undefined) throw this.failure;
   }
+
+  /** Nothing to release (the libuv pool is Node's own). */
+  close(): void {}
 }

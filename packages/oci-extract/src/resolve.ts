@@ -28,6 +28,13 @@ export class PathError extends Error {
   }
 }
 
+/** Thrown when resolving would look at a name that a queued file is about to take. */
+export class Busy extends Error {
+  constructor(readonly rel: string) {
+    super(`${rel} is being written`);
+  }
+}
+
 export class Resolver {
   /** Clean entry-name prefix → resolved rel path of a real directory. */
   private readonly cache = new Map<string, string>();
@@ -37,6 +44,8 @@ export class Resolver {
     readonly root: string,
     /** Called to create a missing directory (host path and rel path, byte strings). */
     private readonly makeDir: (host: string, rel: string) => void,
+    /** True for a rel path a queued file is about to take: resolving throws Busy there. */
+    private readonly busy: (rel: string) => boolean = () => false,
   ) {}
 
   /** The host path of `rel`; never longer than PATH_MAX (symlinks can make it grow). */
@@ -101,6 +110,7 @@ export class Resolver {
       }
       const rel = joinRel(stack.join('/'), c);
       const host = this.host(rel);
+      if (this.busy(rel)) throw new Busy(rel);
       const st = lstatSync(bytes(host), { throwIfNoEntry: false });
       if (st === undefined) {
         if (!create) return false;

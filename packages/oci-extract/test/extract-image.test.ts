@@ -283,7 +283,7 @@ describe.skipIf(!isRoot)('parity with umoci raw unpack', () => {
 });
 
 describe.skipIf(!isRoot)('a full disk', () => {
-  it.each(['sync', 'jobs'])('is NO_SPACE naming layer and destination, and the rootfs is removed (%s writes)', async (mode) => {
+  it.each(['thread', 'sync', 'jobs'])('is NO_SPACE naming layer and destination, and the rootfs is removed (%s writes)', async (mode) => {
     const small = join(work.path, 'small');
     mkdirSync(small);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', small]);

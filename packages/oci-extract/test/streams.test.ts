@@ -46,7 +46,7 @@ describe('streams', () => {
     expect(readFileSync(join(rootfs, 'after'), 'utf8')).toBe('ok');
   });
 
-  it.each(['sync', 'jobs', 'auto'])('writes small bodies split over many chunks whole (%s writes)', async (mode) => {
+  it.each(['thread', 'sync', 'jobs', 'auto'])('writes small bodies split over many chunks whole (%s writes)', async (mode) => {
     // 1000-byte chunks split most bodies into several pieces (written with one writev).
     const sizes = [0, 1, 999, 1000, 1001, 4096, 70_000, 1024 * 1024];
     const bodies = sizes.map((n, i) => Buffer.from(Array.from({ length: n }, (_, j) => (i * 31 + j * 7) & 0xff)));
