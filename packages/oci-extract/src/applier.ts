@@ -348,10 +348,13 @@ export class Applier {
     await this.makeRoom(rel, host, dir);
     this.markUpper(rel);
     if (queued && this.jobs.has(trel)) {
-      // Queued after its target, so made after it (in archive order).
-      const job = { host: bytes(host), linkTarget: bytes(thost), flags: 0, createMode: 0, chunks: [], atime: 0, mtime: 0 };
-      await this.jobs.submit(rel, job, (err) => (errnoCode(err) === 'ENOENT' ? missing() : this.wrap(err, path)));
-      return;
+      if (this.jobs.ordered) {
+        // Queued after its target, so made after it (the writer thread keeps archive order).
+        const job = { host: bytes(host), linkTarget: bytes(thost), flags: 0, createMode: 0, chunks: [], atime: 0, mtime: 0 };
+        await this.jobs.submit(rel, job, (err) => (errnoCode(err) === 'ENOENT' ? missing() : this.wrap(err, path)));
+        return;
+      }
+      await this.jobs.drain(); // the pool runs jobs in any order: the target must be written first
     }
     try {
       // link(2) does not follow a symlink target: the link shares the symlink's inode.

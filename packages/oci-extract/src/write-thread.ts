@@ -99,6 +99,8 @@ interface Sent {
 }
 
 export class WriteThread {
+  /** Files are made in the order they were queued. */
+  readonly ordered = true;
   private worker: Worker | undefined;
   /** rel → number of queued files with that name (sent or not). */
   private readonly inflight = new Map<string, number>();

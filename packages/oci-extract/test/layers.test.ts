@@ -105,6 +105,19 @@ describe.each([{ mode: 'thread' }, { mode: 'sync' }, { mode: 'jobs' }])('layer s
     expect(lstatSync(join(rootfs, 'bin/busybox')).nlink).toBe(4);
   });
 
+  it('hardlinks right after their targets, many, some over lower-layer files: each shares its target inode', async () => {
+    // Files may still be queued for writing when the link comes: the link must wait for them.
+    const lower = Array.from({ length: 50 }, (_, i) => file(`d/link${i}`, `old ${i}`));
+    const upper = Array.from({ length: 200 }, (_, i) => [file(`d/f${i}`, `body ${i}`), hardlink(`d/link${i}`, `d/f${i}`), hardlink(`e/l${i}`, `d/link${i}`)]).flat();
+    await apply([lower, upper]);
+    for (let i = 0; i < 200; i++) {
+      const ino = lstatSync(join(rootfs, `d/f${i}`)).ino;
+      expect(lstatSync(join(rootfs, `d/link${i}`)).ino).toBe(ino);
+      expect(lstatSync(join(rootfs, `e/l${i}`)).ino).toBe(ino);
+      expect(readFileSync(join(rootfs, `e/l${i}`), 'utf8')).toBe(`body ${i}`);
+    }
+  });
+
   it('a hardlink named after its own target changes nothing', async () => {
     await apply([[file('f', 'x'), hardlink('f', 'f'), hardlink('./f', '/f')]]);
     expect(readFileSync(join(rootfs, 'f'), 'utf8')).toBe('x');
