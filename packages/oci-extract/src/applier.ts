@@ -24,8 +24,8 @@ import {
   type Stats,
 } from 'node:fs';
 import { DirMetaTree } from './dir-meta.js';
-import { FileJobs, SMALL_FILE, skipBytes } from './file-jobs.js';
-import { WriteThread } from './write-thread.js';
+import { SMALL_FILE, skipBytes } from './file-jobs.js';
+import { SmallFiles } from './small-files.js';
 import { NodeMaker, type NodeKind } from './devices.js';
 import { ExtractError, errnoCode, type ExtractErrorCode } from './errors.js';
 import { mapId, type IdMap } from './idmap.js';
@@ -38,9 +38,6 @@ import { XattrBatch } from './xattr.js';
 
 const O_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const WHITEOUT = '.wh.';
-/** A synchronous small-file write (its syscalls) slower than this (ns) counts as slow; when most
- * recent ones are, small files go to FileJobs. */
-const SLOW_FILE_NS = 150_000n;
 const OPAQUE = '.wh..wh..opq';
 // eslint-disable-next-line no-control-regex
 const ASCII = /^[\x00-\x7f]*$/;
@@ -68,19 +65,14 @@ export class Applier {
   private readonly dirs = new DirMetaTree();
   private readonly xattrs = new XattrBatch();
   private readonly nodes = new NodeMaker();
-  /** How small files are written: on the writer thread (default), or synchronously / on the
-   * libuv pool ('auto' switches to the pool while syscalls are slow). */
+  /** How small files are written: 'auto' (default) queues them for the writer thread, or for the
+   * libuv pool while the file system is slow; 'sync' writes them here, at once. */
   private readonly writeMode = readWriteMode();
   /** Small files queued but maybe not yet on disk. */
-  private readonly jobs: FileJobs | WriteThread = this.writeMode === 'thread' ? new WriteThread() : new FileJobs();
+  private readonly jobs = new SmallFiles(this.writeMode === 'sync' ? 'auto' : this.writeMode);
   /** Directories this layer created: a name in one that the layer did not write is free. */
   private fresh = new Set<string>();
   private readonly umask = readUmask();
-  /** The last 32 timed synchronous small-file writes, newest in bit 0: 1 = slow. */
-  private slowBits = 0;
-  /** Set bits in slowBits. */
-  private slowCount = 0;
-  private smallFiles = 0;
   /** The ids a new file gets from its creator (when its directory is not setgid). */
   private readonly creatorIds: Ids | undefined;
   private readonly rootSetgid: boolean;
@@ -236,9 +228,9 @@ export class Applier {
       return;
     }
     // Small bodies are collected first (a size-0 entry has no body to wait for): the file is then
-    // written by one run of syscalls, and only those are timed.
+    // written by one run of syscalls, here ('sync') or queued (see SmallFiles).
     const chunks = e.size === 0 ? [] : await collectBody(body);
-    if (this.useJobs()) {
+    if (this.writeMode !== 'sync') {
       await this.jobs.submit(
         rel,
         { host: hb, flags: O_NEW_FILE, createMode, chunks, ...(chown ? { chown } : {}), ...(needsChmod ? { mode: e.mode } : {}), atime: e.atime, mtime: e.mtime },
@@ -246,7 +238,6 @@ export class Applier {
       );
       return;
     }
-    const started = this.writeMode === 'auto' ? process.hrtime.bigint() : 0n;
     const fd = openSync(hb, O_NEW_FILE, createMode);
     try {
       writeChunks(fd, chunks);
@@ -256,28 +247,6 @@ export class Applier {
     } finally {
       closeSync(fd);
     }
-    if (started !== 0n) this.noteCost(process.hrtime.bigint() - started);
-  }
-
-  /**
-   * Records whether a synchronous small-file write was slow. A majority vote over the last 32
-   * writes, not an average: on a busy CPU the thread is sometimes descheduled inside a write, and
-   * such outliers must not switch to jobs (which cost more CPU) while the syscalls are fast.
-   */
-  private noteCost(ns: bigint): void {
-    const slow = ns > SLOW_FILE_NS ? 1 : 0;
-    this.slowCount += slow - (this.slowBits >>> 31);
-    this.slowBits = ((this.slowBits << 1) | slow) >>> 0;
-  }
-
-  /**
-   * Small files: synchronous writes cost the least CPU (like GNU tar), but when the disk is busy
-   * each syscall blocks for long; then a few files are written concurrently on the thread pool.
-   * In that mode one file in 64 is still written synchronously to notice when the disk is fast again.
-   */
-  private useJobs(): boolean {
-    if (this.writeMode !== 'auto') return this.writeMode !== 'sync';
-    return this.slowCount > 16 && ++this.smallFiles % 64 !== 0;
   }
 
   private async directory(e: TarEntryInfo, comps: string[], parent: string[], base: string, path: string): Promise<void> {
@@ -348,7 +317,7 @@ export class Applier {
     await this.makeRoom(rel, host, dir);
     this.markUpper(rel);
     if (queued && this.jobs.has(trel)) {
-      if (this.jobs.ordered) {
+      if (this.jobs.canLinkBehind(trel)) {
         // Queued after its target, so made after it (the writer thread keeps archive order).
         const job = { host: bytes(host), linkTarget: bytes(thost), flags: 0, createMode: 0, chunks: [], atime: 0, mtime: 0 };
         await this.jobs.submit(rel, job, (err) => (errnoCode(err) === 'ENOENT' ? missing() : this.wrap(err, path)));
@@ -632,10 +601,10 @@ function readUmask(): number {
   }
 }
 
-/** OCI_EXTRACT_WRITE_MODE=thread|sync|jobs|auto (default thread): a knob for benchmarks and tests. */
-function readWriteMode(): 'thread' | 'sync' | 'jobs' | 'auto' {
+/** OCI_EXTRACT_WRITE_MODE=auto|thread|jobs|sync (default auto): a knob for benchmarks and tests. */
+function readWriteMode(): 'auto' | 'thread' | 'jobs' | 'sync' {
   const v = process.env.OCI_EXTRACT_WRITE_MODE;
-  return v === 'sync' || v === 'jobs' || v === 'auto' ? v : 'thread';
+  return v === 'sync' || v === 'jobs' || v === 'thread' ? v : 'auto';
 }
 
 /** The chunks of a (small) entry body (one promise per body, not per chunk). */

@@ -66,8 +66,6 @@ export function skipBytes(chunks: Buffer[], n: number): Buffer[] {
 }
 
 export class FileJobs {
-  /** Jobs run concurrently, in no particular order. */
-  readonly ordered = false;
   private readonly inflight = new Set<string>();
   private readonly slotWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];

@@ -27,7 +27,7 @@ const FIELDS = 13;
 
 type ToThread = { op: 'batch'; id: number; count: number; buf: ArrayBuffer; meta: ArrayBuffer } | { op: 'reset' };
 type FromThread =
-  | { op: 'done'; id: number; buf: ArrayBuffer; meta: ArrayBuffer }
+  | { op: 'done'; id: number; buf: ArrayBuffer; meta: ArrayBuffer; ns: number }
   | { op: 'error'; id: number; index: number; code: string; errno: number; syscall: string; message: string };
 
 /** The worker's program, sent as source text: it uses nothing from this module's scope. */
@@ -42,6 +42,7 @@ function threadMain(load: (id: string) => unknown, fields: number): void {
       failed = false;
       return;
     }
+    const started = process.hrtime.bigint();
     const bytes = Buffer.from(m.buf);
     const meta = new Float64Array(m.meta);
     for (let i = 0; i < m.count && !failed; i++) {
@@ -77,7 +78,8 @@ function threadMain(load: (id: string) => unknown, fields: number): void {
     }
     // The buffers go back for the next batch: buffers only received here would pile up as
     // garbage (this thread allocates too little for V8 to collect often).
-    port.postMessage({ op: 'done', id: m.id, buf: m.buf, meta: m.meta } satisfies FromThread, [m.buf, m.meta]);
+    const ns = Number(process.hrtime.bigint() - started);
+    port.postMessage({ op: 'done', id: m.id, buf: m.buf, meta: m.meta, ns } satisfies FromThread, [m.buf, m.meta]);
   });
 }
 
@@ -99,8 +101,6 @@ interface Sent {
 }
 
 export class WriteThread {
-  /** Files are made in the order they were queued. */
-  readonly ordered = true;
   private worker: Worker | undefined;
   /** rel → number of queued files with that name (sent or not). */
   private readonly inflight = new Map<string, number>();
@@ -118,8 +118,16 @@ export class WriteThread {
   private failure: unknown;
   private broken = false;
 
+  /** Time per file in recent batches (ns; a moving average), as the thread measured it. */
+  nsPerFile = 0;
+
   get size(): number {
     return this.inflight.size;
+  }
+
+  /** Sends the files queued so far now, without waiting for a full batch. */
+  send(): void {
+    this.flush();
   }
 
   has(rel: string): boolean {
@@ -268,6 +276,8 @@ export class WriteThread {
       return;
     }
     this.sent.delete(m.id);
+    const per = m.ns / Math.max(1, batch.names.length);
+    this.nsPerFile = this.nsPerFile === 0 ? per : (this.nsPerFile * 3 + per) / 4;
     if (m.buf.byteLength === CAPACITY && this.spare.length < MAX_BATCHES) this.spare.push({ buf: m.buf, meta: m.meta });
     for (const n of batch.names) this.forget(n);
     this.wake();

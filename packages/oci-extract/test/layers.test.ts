@@ -77,7 +77,7 @@ const cases: Case[] = [
   { name: 'aufs metadata whiteouts are ignored', layers: [base, [file('.wh..wh.plnk'), file('.wh..wh.aufs')]], tree: ['a dir', 'a/lower1 file', 'a/lower2 file', 'a/sub dir', 'a/sub/deep file', 'top file'] },
 ];
 
-describe.each([{ mode: 'thread' }, { mode: 'sync' }, { mode: 'jobs' }])('layer semantics (small files written $mode)', ({ mode }) => {
+describe.each([{ mode: 'auto' }, { mode: 'thread' }, { mode: 'sync' }, { mode: 'jobs' }])('layer semantics (small files written $mode)', ({ mode }) => {
   beforeEach(() => {
     process.env.OCI_EXTRACT_WRITE_MODE = mode;
   });

@@ -73,7 +73,7 @@ const cases: Case[] = [
   { name: 'file then directory through it', layers: [[file('f', 'x'), file('f/g', 'y')]], error: 'NOT_A_DIRECTORY' },
 ];
 
-describe.each([{ mode: 'thread' }, { mode: 'sync' }, { mode: 'jobs' }])('no entry reaches outside the rootfs (small files written $mode)', ({ mode }) => {
+describe.each([{ mode: 'auto' }, { mode: 'thread' }, { mode: 'sync' }, { mode: 'jobs' }])('no entry reaches outside the rootfs (small files written $mode)', ({ mode }) => {
   beforeEach(() => {
     process.env.OCI_EXTRACT_WRITE_MODE = mode;
   });
