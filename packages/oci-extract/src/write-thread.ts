@@ -1,22 +1,23 @@
 // Small files (and hardlinks to them) written by a worker thread, in batches: the main thread
 // decompresses, hashes and parses while the second core runs open/write/fchown/fchmod/futimes/
-// close. A batch (up to BATCH_FILES files or BATCH_BYTES of bodies, copied with their paths into
-// one transferred buffer; the numbers in a second one) costs one message each way; per-file
-// hand-offs (the libuv pool) cost more CPU than the syscalls they save.
+// close. A batch (up to BATCH_FILES files or FLUSH_BYTES of bodies, copied with their paths into
+// a slot of shared memory; the numbers into a second one) costs one small message each way;
+// per-file hand-offs (the libuv pool) cost more CPU than the syscalls they save, and transferring
+// a buffer per batch cost ~0.2 µs per KiB.
 // The same contract as FileJobs: only *creating a file at a name known to be free, in a directory
 // known to be real* is deferred; every other change to the namespace first waits for the files in
 // flight that it could touch (see Applier), so effects still happen in archive order. The thread
 // runs a batch's files in order and stops at the first failure; later batches are skipped.
 import { Worker } from 'node:worker_threads';
-import type { FileJob } from './file-jobs.js';
+import { SMALL_FILE, type FileJob } from './file-jobs.js';
 
-const BATCH_FILES = 128;
-/** Bodies per batch (a larger body gets a batch buffer of its own, up to SMALL_FILE). */
-const BATCH_BYTES = 256 * 1024;
-/** Batch buffer: bodies plus the files' paths. */
-const CAPACITY = BATCH_BYTES + 16 * 1024;
-/** Batches sent and not yet done, at most: bounds memory and how far the thread lags behind. */
-const MAX_BATCHES = 4;
+const BATCH_FILES = 256;
+/** A batch is sent once its bodies reach this size. */
+const FLUSH_BYTES = 512 * 1024;
+/** A slot holds any batch: bodies below FLUSH_BYTES plus one of up to SMALL_FILE, and paths. */
+const SLOT_BYTES = FLUSH_BYTES + SMALL_FILE + 64 * 1024;
+/** Slots, so batches in flight at most: bounds memory and how far the thread lags behind. */
+const SLOTS = 4;
 const KEEP_IDLE = 2;
 /**
  * Per file, numbers in the batch's Float64Array: where its path, hardlink source (length 0 for a
@@ -25,26 +26,30 @@ const KEEP_IDLE = 2;
  */
 const FIELDS = 13;
 
-type ToThread = { op: 'batch'; id: number; count: number; buf: ArrayBuffer; meta: ArrayBuffer } | { op: 'reset' };
+type ToThread = { op: 'batch'; id: number; slot: number; count: number } | { op: 'reset'; data: SharedArrayBuffer; meta: SharedArrayBuffer };
 type FromThread =
-  | { op: 'done'; id: number; buf: ArrayBuffer; meta: ArrayBuffer; ns: number }
+  | { op: 'done'; id: number; ns: number }
   | { op: 'error'; id: number; index: number; code: string; errno: number; syscall: string; message: string };
 
 /** The worker's program, sent as source text: it uses nothing from this module's scope. */
-function threadMain(load: (id: string) => unknown, fields: number): void {
+function threadMain(load: (id: string) => unknown, fields: number, slotBytes: number, batchFiles: number): void {
   const { parentPort } = load('node:worker_threads') as typeof import('node:worker_threads');
   const fs = load('node:fs') as typeof import('node:fs');
   const port = parentPort;
   if (!port) return;
   let failed = false;
+  let data: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+  let numbers: Float64Array<ArrayBufferLike> = new Float64Array(0);
   port.on('message', (m: ToThread) => {
     if (m.op === 'reset') {
       failed = false;
+      data = Buffer.from(m.data);
+      numbers = new Float64Array(m.meta);
       return;
     }
     const started = process.hrtime.bigint();
-    const bytes = Buffer.from(m.buf);
-    const meta = new Float64Array(m.meta);
+    const bytes = data.subarray(m.slot * slotBytes, (m.slot + 1) * slotBytes);
+    const meta = numbers.subarray(m.slot * batchFiles * fields, (m.slot + 1) * batchFiles * fields);
     for (let i = 0; i < m.count && !failed; i++) {
       const f = i * fields;
       const at = (k: number): Buffer => bytes.subarray(meta[f + k]!, meta[f + k]! + meta[f + k + 1]!);
@@ -76,17 +81,15 @@ function threadMain(load: (id: string) => unknown, fields: number): void {
         port.postMessage({ op: 'error', id: m.id, index: i, code: e.code ?? 'EIO', errno: e.errno ?? 0, syscall: e.syscall ?? '', message: e.message } satisfies FromThread);
       }
     }
-    // The buffers go back for the next batch: buffers only received here would pile up as
-    // garbage (this thread allocates too little for V8 to collect often).
     const ns = Number(process.hrtime.bigint() - started);
-    port.postMessage({ op: 'done', id: m.id, buf: m.buf, meta: m.meta, ns } satisfies FromThread, [m.buf, m.meta]);
+    port.postMessage({ op: 'done', id: m.id, ns } satisfies FromThread);
   });
 }
 
 const idle: Worker[] = [];
 
 function startThread(): Worker {
-  const source = `import('node:module').then((m) => (${threadMain.toString()})(m.createRequire(process.cwd() + '/'), ${FIELDS}));`;
+  const source = `import('node:module').then((m) => (${threadMain.toString()})(m.createRequire(process.cwd() + '/'), ${FIELDS}, ${SLOT_BYTES}, ${BATCH_FILES}));`;
   const worker = new Worker(source, { eval: true, execArgv: [], stdout: false, stderr: false });
   worker.once('exit', () => {
     const i = idle.indexOf(worker);
@@ -96,6 +99,7 @@ function startThread(): Worker {
 }
 
 interface Sent {
+  slot: number;
   names: string[];
   wraps: ((err: unknown) => unknown)[];
 }
@@ -108,11 +112,14 @@ export class WriteThread {
   private count = 0;
   private names: string[] = [];
   private wraps: ((err: unknown) => unknown)[] = [];
-  private buf: Buffer | undefined;
-  private meta: Float64Array | undefined;
+  /** Shared with the thread: SLOTS batch slots of bytes and of numbers. */
+  private shared: { data: Buffer<ArrayBufferLike>; meta: Float64Array<ArrayBufferLike>; dataSab: SharedArrayBuffer; metaSab: SharedArrayBuffer } | undefined;
+  private readonly free: number[] = [];
+  /** The slot the batch being filled uses, and its views. */
+  private slot: number | undefined;
+  private slotData: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+  private slotMeta: Float64Array<ArrayBufferLike> = new Float64Array(0);
   private used = 0;
-  /** Batch buffers back from the thread, for reuse. */
-  private readonly spare: { buf: ArrayBuffer; meta: ArrayBuffer }[] = [];
   private nextId = 0;
   private waiters: (() => void)[] = [];
   private failure: unknown;
@@ -134,26 +141,28 @@ export class WriteThread {
     return this.inflight.has(rel);
   }
 
-  /** Queues the file (waits while MAX_BATCHES are in flight). `wrap` turns a failure into the entry's error. */
+  /** Queues the file (waits while all SLOTS are in flight). `wrap` turns a failure into the entry's error. */
   async submit(rel: string, job: FileJob, wrap: (err: unknown) => unknown): Promise<void> {
     this.check();
     const link = job.linkTarget;
     let need = job.host.length + (link?.length ?? 0);
     for (const c of job.chunks) need += c.length;
-    if (this.count > 0 && this.used + need > (this.buf?.length ?? CAPACITY)) this.flush();
-    while (this.sent.size >= MAX_BATCHES) {
-      await new Promise<void>((r) => this.waiters.push(r));
-      this.check();
+    if (this.count > 0 && this.used + need > SLOT_BYTES) this.flush();
+    if (this.slot === undefined) {
+      while (this.free.length === 0 && this.shared) {
+        await new Promise<void>((r) => this.waiters.push(r));
+        this.check();
+      }
+      const slot = this.slots().pop()!;
+      const { data, meta } = this.shared!;
+      this.slot = slot;
+      this.slotData = data.subarray(slot * SLOT_BYTES, (slot + 1) * SLOT_BYTES);
+      this.slotMeta = meta.subarray(slot * BATCH_FILES * FIELDS, (slot + 1) * BATCH_FILES * FIELDS);
+      this.used = 0;
     }
-    if (!this.buf || !this.meta) {
-      // Allocated here, not in the thread: V8 paces this thread's GC by what it allocates.
-      const reuse = need <= CAPACITY ? this.spare.pop() : undefined;
-      this.buf = Buffer.from(reuse?.buf ?? new ArrayBuffer(Math.max(CAPACITY, need)));
-      this.meta = new Float64Array(reuse?.meta ?? new ArrayBuffer(BATCH_FILES * FIELDS * 8));
-    }
-    const buf = this.buf;
+    const buf = this.slotData;
+    const m = this.slotMeta;
     const f = this.count * FIELDS;
-    const m = this.meta;
     const put = (b: Buffer, k: number): void => {
       m[f + k] = this.used;
       m[f + k + 1] = b.length;
@@ -182,7 +191,7 @@ export class WriteThread {
     this.names.push(rel);
     this.wraps.push(wrap);
     this.inflight.set(rel, (this.inflight.get(rel) ?? 0) + 1);
-    if (this.count >= BATCH_FILES || this.used >= BATCH_BYTES) this.flush();
+    if (this.count >= BATCH_FILES || this.used >= FLUSH_BYTES) this.flush();
   }
 
   /** Waits for every queued file; throws the first failure. */
@@ -202,6 +211,8 @@ export class WriteThread {
 
   private dropUnsent(): void {
     for (const n of this.names) this.forget(n);
+    if (this.slot !== undefined) this.free.push(this.slot);
+    this.slot = undefined;
     this.count = 0;
     this.names = [];
     this.wraps = [];
@@ -234,14 +245,12 @@ export class WriteThread {
 
   private flush(): void {
     if (this.broken) return this.dropUnsent(); // nothing will run them; the failure is reported
-    if (this.count === 0 || !this.buf || !this.meta) return;
+    if (this.count === 0 || this.slot === undefined) return;
     const w = this.thread();
     const id = this.nextId++;
-    const buf = this.buf.buffer as ArrayBuffer;
-    const meta = this.meta.buffer as ArrayBuffer;
-    this.sent.set(id, { names: this.names, wraps: this.wraps });
-    w.postMessage({ op: 'batch', id, count: this.count, buf, meta } satisfies ToThread, [buf, meta]);
-    this.buf = this.meta = undefined;
+    this.sent.set(id, { slot: this.slot, names: this.names, wraps: this.wraps });
+    w.postMessage({ op: 'batch', id, slot: this.slot, count: this.count } satisfies ToThread);
+    this.slot = undefined;
     this.count = 0;
     this.names = [];
     this.wraps = [];
@@ -251,7 +260,8 @@ export class WriteThread {
   private thread(): Worker {
     if (!this.worker) {
       const w = idle.pop() ?? startThread();
-      w.postMessage({ op: 'reset' } satisfies ToThread);
+      const { dataSab, metaSab } = this.shared!;
+      w.postMessage({ op: 'reset', data: dataSab, meta: metaSab } satisfies ToThread);
       w.ref(); // while files are queued; an idle pooled thread must not keep the process alive
       w.on('message', this.onMessage);
       w.on('error', this.onFailure);
@@ -259,6 +269,17 @@ export class WriteThread {
       this.worker = w;
     }
     return this.worker;
+  }
+
+  /** The free slots (shared memory made on first use). */
+  private slots(): number[] {
+    if (!this.shared) {
+      const dataSab = new SharedArrayBuffer(SLOTS * SLOT_BYTES);
+      const metaSab = new SharedArrayBuffer(SLOTS * BATCH_FILES * FIELDS * 8);
+      this.shared = { data: Buffer.from(dataSab), meta: new Float64Array(metaSab), dataSab, metaSab };
+      for (let i = SLOTS - 1; i >= 0; i--) this.free.push(i);
+    }
+    return this.free;
   }
 
   private forget(rel: string): void {
@@ -278,7 +299,7 @@ export class WriteThread {
     this.sent.delete(m.id);
     const per = m.ns / Math.max(1, batch.names.length);
     this.nsPerFile = this.nsPerFile === 0 ? per : (this.nsPerFile * 3 + per) / 4;
-    if (m.buf.byteLength === CAPACITY && this.spare.length < MAX_BATCHES) this.spare.push({ buf: m.buf, meta: m.meta });
+    this.free.push(batch.slot);
     for (const n of batch.names) this.forget(n);
     this.wake();
   };
@@ -287,7 +308,10 @@ export class WriteThread {
     this.broken = true;
     this.failure ??= err instanceof Error ? err : new Error('file writer thread exited');
     // Nothing more will be done: release everyone waiting.
-    for (const [, b] of this.sent) for (const n of b.names) this.forget(n);
+    for (const [, b] of this.sent) {
+      for (const n of b.names) this.forget(n);
+      this.free.push(b.slot);
+    }
     this.sent.clear();
     this.wake();
   };
