@@ -19,12 +19,10 @@ import {
   rmSync,
   symlinkSync,
   unlinkSync,
-  writeSync,
-  writevSync,
   type Stats,
 } from 'node:fs';
 import { DirMetaTree } from './dir-meta.js';
-import { SMALL_FILE, skipBytes } from './file-jobs.js';
+import { runJobSync, SMALL_FILE } from './file-jobs.js';
 import { SmallFiles } from './small-files.js';
 import { NodeMaker, type NodeKind } from './devices.js';
 import { ExtractError, errnoCode, type ExtractErrorCode } from './errors.js';
@@ -230,23 +228,9 @@ export class Applier {
     // Small bodies are collected first (a size-0 entry has no body to wait for): the file is then
     // written by one run of syscalls, here ('sync') or queued (see SmallFiles).
     const chunks = e.size === 0 ? [] : await collectBody(body);
-    if (this.writeMode !== 'sync') {
-      await this.jobs.submit(
-        rel,
-        { host: hb, flags: O_NEW_FILE, createMode, chunks, ...(chown ? { chown } : {}), ...(needsChmod ? { mode: e.mode } : {}), atime: e.atime, mtime: e.mtime },
-        (err) => this.wrap(err, path),
-      );
-      return;
-    }
-    const fd = openSync(hb, O_NEW_FILE, createMode);
-    try {
-      writeChunks(fd, chunks);
-      if (chown) fchownSync(fd, chown.uid, chown.gid);
-      if (needsChmod) fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
-      futimesSync(fd, e.atime, e.mtime);
-    } finally {
-      closeSync(fd);
-    }
+    const job = { host: hb, flags: O_NEW_FILE, createMode, chunks, ...(chown ? { chown } : {}), ...(needsChmod ? { mode: e.mode } : {}), atime: e.atime, mtime: e.mtime };
+    if (this.writeMode === 'sync') runJobSync(job);
+    else await this.jobs.submit(rel, job, (err) => this.wrap(err, path));
   }
 
   private async directory(e: TarEntryInfo, comps: string[], parent: string[], base: string, path: string): Promise<void> {
@@ -626,22 +610,6 @@ function collectBody(body: EntryBody): Promise<Buffer[]> {
   });
 }
 
-/** Writes all chunks to `fd`: one write(2) or writev(2) in the usual case. */
-function writeChunks(fd: number, chunks: Buffer[]): void {
-  if (chunks.length === 1) {
-    const c = chunks[0]!;
-    let off = 0;
-    while (off < c.length) off += writeSync(fd, c, off, c.length - off);
-    return;
-  }
-  let left = 0;
-  for (const c of chunks) left += c.length;
-  while (left > 0) {
-    const n = writevSync(fd, chunks);
-    left -= n;
-    if (left > 0) chunks = skipBytes(chunks, n);
-  }
-}
 
 /** Large bodies: positional writes on the thread pool (a few in flight), so the main thread keeps
  * decompressing, hashing and parsing while the kernel copies data. */
