@@ -14,8 +14,9 @@ import { SMALL_FILE, type FileJob } from './file-jobs.js';
 const BATCH_FILES = 256;
 /** A batch is sent once its bodies reach this size. */
 const FLUSH_BYTES = 512 * 1024;
-/** A slot holds any batch: bodies below FLUSH_BYTES plus one of up to SMALL_FILE, and paths. */
-const SLOT_BYTES = FLUSH_BYTES + SMALL_FILE + 64 * 1024;
+/** A slot holds any one file (a body of up to SMALL_FILE, and paths); a file that does not fit
+ * after the others sends the batch first. */
+const SLOT_BYTES = SMALL_FILE + 64 * 1024;
 /** Slots, so batches in flight at most: bounds memory and how far the thread lags behind. */
 const SLOTS = 4;
 const KEEP_IDLE = 2;

@@ -1,6 +1,6 @@
 // zstd decompression on a worker thread (zstd-napi), so that the main thread only hashes, parses
 // and writes while the second core decompresses. Compressed chunks go in as transferred copies
-// (their buffers come back for reuse); decompressed bytes come out in 512 KiB buffers, transferred,
+// (their buffers come back for reuse); decompressed bytes come out in 1 MiB buffers, transferred,
 // not copied. Few, large hand-offs matter: a `zstd -dc` child's 64 KiB pipe reads left both sides
 // waiting on each other ~30 % of the time.
 // Backpressure both ways: at most IN_WINDOW compressed bytes wait in the thread, and the thread
@@ -12,8 +12,8 @@ import { Worker } from 'node:worker_threads';
 import type zstdBindingModule from 'zstd-napi/binding.js';
 import { DecompressError } from './decompress-error.js';
 
-const OUT_SIZE = 512 * 1024;
-const OUT_BUFFERS = 3;
+const OUT_SIZE = 1024 * 1024;
+const OUT_BUFFERS = 4;
 const IN_CHUNK = 256 * 1024;
 const IN_WINDOW = 1024 * 1024;
 const KEEP_IDLE = 2;
@@ -146,7 +146,7 @@ function startThread(): Worker {
   return worker;
 }
 
-/** A pipeline stage: zstd chunks in, decompressed 512 KiB buffers out. */
+/** A pipeline stage: zstd chunks in, decompressed 1 MiB buffers out. */
 export async function* zstdThreadStage(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const worker = idle.pop() ?? startThread();
   worker.ref(); // while a layer waits on it; idle threads must not keep the process alive
