@@ -61,3 +61,9 @@ export function errnoCode(err: unknown): string | undefined {
   const e = err as { code?: unknown; errno?: unknown };
   return typeof e.code === 'string' && typeof e.errno === 'number' ? e.code : undefined;
 }
+
+/** A worker thread failing: not the layer's fault, so an errno-style code the applier reports as
+ * IO_ERROR (not CORRUPT_LAYER). */
+export function threadFailure(message: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code: 'EIO' });
+}

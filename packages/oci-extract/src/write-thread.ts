@@ -10,6 +10,7 @@
 // runs a batch's files in order and stops at the first failure; later batches are skipped.
 import { Worker } from 'node:worker_threads';
 import { SMALL_FILE, type FileJob } from './file-jobs.js';
+import { threadFailure } from './errors.js';
 
 const BATCH_FILES = 256;
 /** A batch is sent once its bodies reach this size. */
@@ -307,7 +308,7 @@ export class WriteThread {
 
   private readonly onFailure = (err?: unknown): void => {
     this.broken = true;
-    this.failure ??= err instanceof Error ? err : new Error('file writer thread exited');
+    this.failure ??= threadFailure(err instanceof Error ? `file writer thread failed: ${err.message}` : `file writer thread exited (status ${String(err)})`, err);
     // Nothing more will be done: release everyone waiting.
     for (const [, b] of this.sent) {
       for (const n of b.names) this.forget(n);

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type zstdBindingModule from 'zstd-napi/binding.js';
 import { DecompressError } from './decompress-error.js';
+import { threadFailure } from './errors.js';
 
 const OUT_SIZE = 1024 * 1024;
 const OUT_BUFFERS = 4;
@@ -175,12 +176,13 @@ export async function* zstdThreadStage(source: AsyncIterable<Buffer>): AsyncGene
     else failure ??= new DecompressError('zstd', m.message);
     wakeAll();
   };
+  // The thread itself failing is not the layer's fault: an I/O error (IO_ERROR), not bad data.
   const onError = (err: Error): void => {
-    failure ??= new DecompressError('zstd', `decompression thread failed: ${err.message}`, { cause: err });
+    failure ??= threadFailure(`zstd decompression thread failed: ${err.message}`, err);
     wakeAll();
   };
   const onExit = (code: number): void => {
-    failure ??= new DecompressError('zstd', `decompression thread exited (status ${code})`);
+    failure ??= threadFailure(`zstd decompression thread exited (status ${code})`);
     wakeAll();
   };
   worker.on('message', onMessage);
