@@ -18,6 +18,9 @@ export class SmallFiles {
   private readonly thread = new WriteThread();
   private readonly pool = new FileJobs();
   private submitted = 0;
+  /** OCI_EXTRACT_SLOW_FILE_NS overrides SLOW_FILE_NS (0: always slow, so files go to both
+   * queues): a knob for tests of that mixed mode. */
+  private readonly slowNs = readSlowNs();
 
   constructor(private readonly mode: WriteMode) {}
 
@@ -37,7 +40,7 @@ export class SmallFiles {
   async submit(rel: string, job: FileJob, wrap: (err: unknown) => unknown): Promise<void> {
     this.check();
     if (job.linkTarget) return this.thread.submit(rel, job, wrap); // only behind a thread-queued target
-    const slow = this.mode === 'auto' && this.thread.nsPerFile > SLOW_FILE_NS;
+    const slow = this.mode === 'auto' && this.thread.nsPerFile >= this.slowNs;
     if (this.mode === 'jobs' || (slow && ++this.submitted % SAMPLE_EVERY !== 0)) return this.pool.submit(rel, job, wrap);
     await this.thread.submit(rel, job, wrap);
     if (slow) this.thread.send(); // a sample: timed now, not when a batch fills
@@ -60,4 +63,10 @@ export class SmallFiles {
     this.thread.close();
     this.pool.close();
   }
+}
+
+function readSlowNs(): number {
+  const v = process.env.OCI_EXTRACT_SLOW_FILE_NS;
+  const n = v === undefined || v === '' ? NaN : Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : SLOW_FILE_NS;
 }
