@@ -67,7 +67,7 @@ export class Applier {
    * libuv pool while the file system is slow; 'sync' writes them here, at once. */
   private readonly writeMode = readWriteMode();
   /** Small files queued but maybe not yet on disk. */
-  private readonly jobs = new SmallFiles(this.writeMode === 'sync' ? 'auto' : this.writeMode);
+  private readonly jobs = new SmallFiles(this.writeMode === 'sync' ? 'auto' : this.writeMode, (err, path) => this.wrap(err, path));
   /** Directories this layer created: a name in one that the layer did not write is free. */
   private fresh = new Set<string>();
   private readonly umask = readUmask();
@@ -230,7 +230,7 @@ export class Applier {
     const chunks = e.size === 0 ? [] : await collectBody(body);
     const job = { host: hb, flags: O_NEW_FILE, createMode, chunks, ...(chown ? { chown } : {}), ...(needsChmod ? { mode: e.mode } : {}), atime: e.atime, mtime: e.mtime };
     if (this.writeMode === 'sync') runJobSync(job);
-    else await this.jobs.submit(rel, job, (err) => this.wrap(err, path));
+    else await this.jobs.submit(rel, job, path);
   }
 
   private async directory(e: TarEntryInfo, comps: string[], parent: string[], base: string, path: string): Promise<void> {
@@ -304,7 +304,7 @@ export class Applier {
       if (this.jobs.canLinkBehind(trel)) {
         // Queued after its target, so made after it (the writer thread keeps archive order).
         const job = { host: bytes(host), linkTarget: bytes(thost), flags: 0, createMode: 0, chunks: [], atime: 0, mtime: 0 };
-        await this.jobs.submit(rel, job, (err) => (errnoCode(err) === 'ENOENT' ? missing() : this.wrap(err, path)));
+        await this.jobs.submit(rel, job, path, (err) => (errnoCode(err) === 'ENOENT' ? missing() : this.wrap(err, path)));
         return;
       }
       await this.jobs.drain(); // the pool runs jobs in any order: the target must be written first

@@ -110,13 +110,16 @@ export class FileJobs {
     return this.inflight.has(rel);
   }
 
-  /** Starts a job for `rel` (waits for a free slot). `wrap` turns a failure into the entry's error. */
-  async submit(rel: string, job: FileJob, wrap: (err: unknown) => unknown): Promise<void> {
+  constructor(private readonly wrapError: (err: unknown, path: string) => unknown) {}
+
+  /** Starts a job for `rel`, the file of entry `path` (waits for a free slot); `wrap`, if given,
+   * maps its failure instead of the default. */
+  async submit(rel: string, job: FileJob, path: string, wrap?: (err: unknown) => unknown): Promise<void> {
     while (this.inflight.size >= MAX_JOBS) await new Promise<void>((r) => this.slotWaiters.push(r));
     this.check();
     this.inflight.add(rel);
     runJob(job, (err) => {
-      if (err) this.failure ??= wrap(err);
+      if (err) this.failure ??= wrap ? wrap(err) : this.wrapError(err, path);
       this.inflight.delete(rel);
       this.slotWaiters.shift()?.();
       if (this.inflight.size === 0) {

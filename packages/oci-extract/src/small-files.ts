@@ -7,7 +7,7 @@
 // (in a batch of its own) to notice when the disk is fast again.
 // Both queues keep the FileJobs contract (see file-jobs.ts); a name is only ever in one of them.
 import { FileJobs, type FileJob } from './file-jobs.js';
-import { WriteThread } from './write-thread.js';
+import { WriteThread, type WrapError } from './write-thread.js';
 
 const SLOW_FILE_NS = 150_000;
 const SAMPLE_EVERY = 64;
@@ -15,14 +15,21 @@ const SAMPLE_EVERY = 64;
 export type WriteMode = 'auto' | 'thread' | 'jobs';
 
 export class SmallFiles {
-  private readonly thread = new WriteThread();
-  private readonly pool = new FileJobs();
+  private readonly thread: WriteThread;
+  private readonly pool: FileJobs;
   private submitted = 0;
   /** OCI_EXTRACT_SLOW_FILE_NS overrides SLOW_FILE_NS (0: always slow, so files go to both
    * queues): a knob for tests of that mixed mode. */
   private readonly slowNs = readSlowNs();
 
-  constructor(private readonly mode: WriteMode) {}
+  /** `wrapError` turns a failure of a queued file into its entry's error. */
+  constructor(
+    private readonly mode: WriteMode,
+    wrapError: WrapError,
+  ) {
+    this.thread = new WriteThread(wrapError);
+    this.pool = new FileJobs(wrapError);
+  }
 
   get size(): number {
     return this.thread.size + this.pool.size;
@@ -37,12 +44,13 @@ export class SmallFiles {
     return this.thread.has(target) && !this.pool.has(target);
   }
 
-  async submit(rel: string, job: FileJob, wrap: (err: unknown) => unknown): Promise<void> {
+  /** Queues the file of entry `path` at `rel`; `wrap`, if given, maps its failure instead of the default. */
+  async submit(rel: string, job: FileJob, path: string, wrap?: (err: unknown) => unknown): Promise<void> {
     this.check();
-    if (job.linkTarget) return this.thread.submit(rel, job, wrap); // only behind a thread-queued target
+    if (job.linkTarget) return this.thread.submit(rel, job, path, wrap); // only behind a thread-queued target
     const slow = this.mode === 'auto' && this.thread.nsPerFile >= this.slowNs;
-    if (this.mode === 'jobs' || (slow && ++this.submitted % SAMPLE_EVERY !== 0)) return this.pool.submit(rel, job, wrap);
-    await this.thread.submit(rel, job, wrap);
+    if (this.mode === 'jobs' || (slow && ++this.submitted % SAMPLE_EVERY !== 0)) return this.pool.submit(rel, job, path, wrap);
+    await this.thread.submit(rel, job, path, wrap);
     if (slow) this.thread.send(); // a sample: timed now, not when a batch fills
   }
 
