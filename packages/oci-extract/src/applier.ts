@@ -112,8 +112,10 @@ export class Applier {
     if (this.isRoot && this.cfg.idMap && this.implicitIds) lchownSync(bytes(this.rootBytes), this.implicitIds.uid, this.implicitIds.gid);
   }
 
-  beginLayer(digest: string | undefined): void {
+  /** `onThread`: the layer is decompressed on a worker thread of its own. */
+  beginLayer(digest: string | undefined, onThread = false): void {
     this.layer = digest;
+    this.jobs.decompressingOnThread(onThread);
     this.upper = new Set();
     this.fresh = new Set();
     this.plain = new Set();

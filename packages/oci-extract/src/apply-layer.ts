@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Applier } from './applier.js';
+import { decompressesOnThread } from './decompress.js';
 import { ExtractError } from './errors.js';
 import { validateIdMap } from './idmap.js';
 import { runLayer } from './layer-stream.js';
@@ -37,7 +38,7 @@ export async function applyLayer(tarStream: Readable, rootfs: string, options: A
   let bytesRead = 0;
   const expected = options.expectedDiffId;
   try {
-    applier.beginLayer(layer);
+    applier.beginLayer(layer, decompressesOnThread(options.compression ?? 'none'));
     const diffId = await runLayer({
       source: tarStream,
       compression: options.compression ?? 'none',

@@ -20,6 +20,11 @@ export function decompressor(compression: Compression): Stage | undefined {
   return undefined;
 }
 
+/** True when layers of this compression are decompressed on a worker thread of their own. */
+export function decompressesOnThread(compression: Compression): boolean {
+  return compression === 'zstd' && zstdMode() === 'thread';
+}
+
 /**
  * OCI_EXTRACT_ZSTD=thread|main (default thread: zstd-napi on a worker thread; main: zstd-napi on
  * the main thread): a knob for benchmarks and tests.

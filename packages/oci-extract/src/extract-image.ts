@@ -2,6 +2,7 @@
 // directory; on any failure the directory is left as it was found.
 import type { Image } from '@oci2lxc/oci-tar-image';
 import { Applier } from './applier.js';
+import { decompressesOnThread } from './decompress.js';
 import { prepareDestination, restoreDestination } from './cleanup.js';
 import { ExtractError } from './errors.js';
 import { validateIdMap } from './idmap.js';
@@ -33,7 +34,7 @@ export async function extractImage(image: Image, rootfs: string, options: Extrac
     applier.ownRoot();
     for (const [i, layer] of layers.entries()) {
       const expected = layer.diffId; // the config's rootfs.diff_ids[i]
-      applier.beginLayer(layer.digest);
+      applier.beginLayer(layer.digest, decompressesOnThread(layer.compression));
       const entriesBefore = applier.entries;
       const progress = (): void =>
         options.onProgress?.({ layerIndex: i, layerCount: layers.length, layerDigest: layer.digest, bytesRead, bytesTotal, entries: applier.entries });

@@ -3,7 +3,8 @@
 import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dir, file, hardlink, opaque, symlink, tempDir, whiteout, type TarEntry } from '@oci2lxc/fixtures';
+import { Readable } from 'node:stream';
+import { buildTar, compressBuffer, dir, file, hardlink, opaque, symlink, tempDir, whiteout, type TarEntry } from '@oci2lxc/fixtures';
 import { applyLayer } from '../src/index.js';
 import { layerStream, listing } from './helpers.js';
 
@@ -16,8 +17,14 @@ beforeEach(() => {
 });
 afterEach(() => work.cleanup());
 
+/** Set by the zstd modes: layers are then zstd-compressed (small files written on this thread). */
+let zstd = false;
+
 async function apply(layers: TarEntry[][]): Promise<string[]> {
-  for (const l of layers) await applyLayer(layerStream(l), rootfs);
+  for (const l of layers) {
+    if (zstd) await applyLayer(Readable.from([compressBuffer(buildTar(l), 'zstd')]), rootfs, { compression: 'zstd' });
+    else await applyLayer(layerStream(l), rootfs);
+  }
   return listing(rootfs).filter((l) => l !== '. dir');
 }
 
@@ -79,14 +86,18 @@ const cases: Case[] = [
 
 // 'mixed': auto mode taking the file system for slow, so small files go to the pool and (one in
 // 64) to the writer thread, and hardlinks must wait or queue behind their targets accordingly.
-describe.each([{ mode: 'auto' }, { mode: 'mixed' }, { mode: 'thread' }, { mode: 'sync' }, { mode: 'jobs' }])('layer semantics (small files written $mode)', ({ mode }) => {
+// 'zstd' and 'zstd-mixed': the same with zstd layers, whose small files are written on the main
+// thread (and, when slow, on the pool).
+describe.each([{ mode: 'auto' }, { mode: 'mixed' }, { mode: 'zstd' }, { mode: 'zstd-mixed' }, { mode: 'thread' }, { mode: 'sync' }, { mode: 'jobs' }])('layer semantics (small files written $mode)', ({ mode }) => {
   beforeEach(() => {
-    process.env.OCI_EXTRACT_WRITE_MODE = mode === 'mixed' ? 'auto' : mode;
-    if (mode === 'mixed') process.env.OCI_EXTRACT_SLOW_FILE_NS = '0';
+    process.env.OCI_EXTRACT_WRITE_MODE = mode === 'mixed' || mode.startsWith('zstd') ? 'auto' : mode;
+    if (mode.endsWith('mixed')) process.env.OCI_EXTRACT_SLOW_FILE_NS = '0';
+    zstd = mode.startsWith('zstd');
   });
   afterEach(() => {
     delete process.env.OCI_EXTRACT_WRITE_MODE;
     delete process.env.OCI_EXTRACT_SLOW_FILE_NS;
+    zstd = false;
   });
 
   it.each(cases)('$name', async (c) => {
