@@ -23,8 +23,11 @@ export class SmallFiles {
   private submitted = 0;
   /** Write on this thread (not the writer thread) while the file system is fast. */
   private onMain = false;
-  /** Time per file of the synchronous writes here (ns; a moving average). */
-  private mainNsPerFile = 0;
+  /** The last 32 synchronous writes here, newest in bit 0: 1 = slower than the limit. A majority
+   * vote, not an average: the first writes, or one descheduled on a busy CPU, must not switch
+   * to the pool while the syscalls are fast. */
+  private slowBits = 0;
+  private slowCount = 0;
   /** OCI_EXTRACT_SLOW_FILE_NS overrides SLOW_FILE_NS (0: always slow, so files go to both
    * queues): a knob for tests of that mixed mode. */
   private readonly slowNs = readSlowNs();
@@ -61,7 +64,7 @@ export class SmallFiles {
     this.check();
     if (job.linkTarget) return this.thread.submit(rel, job, path, wrap); // only behind a thread-queued target
     const onMain = this.mode === 'auto' && this.onMain;
-    const slow = this.mode === 'auto' && (onMain ? this.mainNsPerFile : this.thread.nsPerFile) >= this.slowNs;
+    const slow = this.mode === 'auto' && (onMain ? this.slowCount > 16 || this.slowNs === 0 : this.thread.nsPerFile >= this.slowNs);
     if (this.mode === 'jobs' || (slow && ++this.submitted % SAMPLE_EVERY !== 0)) return this.pool.submit(rel, job, path, wrap);
     if (onMain) {
       const started = process.hrtime.bigint();
@@ -70,9 +73,9 @@ export class SmallFiles {
       } catch (err) {
         throw wrap ? wrap(err) : this.wrapError(err, path);
       }
-      // A slow average, not one slow write: on a busy CPU a write is sometimes descheduled.
-      const ns = Number(process.hrtime.bigint() - started);
-      this.mainNsPerFile = this.mainNsPerFile === 0 ? ns : (this.mainNsPerFile * 15 + ns) / 16;
+      const bit = Number(process.hrtime.bigint() - started) > this.slowNs ? 1 : 0;
+      this.slowCount += bit - (this.slowBits >>> 31);
+      this.slowBits = ((this.slowBits << 1) | bit) >>> 0;
       return;
     }
     await this.thread.submit(rel, job, path, wrap);
