@@ -1,9 +1,9 @@
 // Small files (and hardlinks to them) written by a worker thread, in batches: the main thread
 // decompresses, hashes and parses while the second core runs open/write/fchown/fchmod/futimes/
 // close. A batch (up to BATCH_FILES files or FLUSH_BYTES of bodies, copied with their paths into
-// a slot of shared memory; the numbers into a second one) costs one small message each way;
-// per-file hand-offs (the libuv pool) cost more CPU than the syscalls they save, and transferring
-// a buffer per batch cost ~0.2 µs per KiB.
+// a slot of shared memory, reused; the numbers into a second one) costs one small message each
+// way and allocates nothing; per-file hand-offs (the libuv pool) cost more CPU than the syscalls
+// they save, and a message that wakes a sleeping thread costs ~0.1 ms on a VM.
 // The same contract as FileJobs: only *creating a file at a name known to be free, in a directory
 // known to be real* is deferred; every other change to the namespace first waits for the files in
 // flight that it could touch (see Applier), so effects still happen in archive order. The thread
