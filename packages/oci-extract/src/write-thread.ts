@@ -8,9 +8,10 @@
 // known to be real* is deferred; every other change to the namespace first waits for the files in
 // flight that it could touch (see Applier), so effects still happen in archive order. The thread
 // runs a batch's files in order and stops at the first failure; later batches are skipped.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { SMALL_FILE, type FileJob } from './file-jobs.js';
 import { threadFailure } from './errors.js';
+import { ThreadPool } from './thread-pool.js';
 
 const BATCH_FILES = 256;
 /** A batch is sent once its bodies reach this size. */
@@ -20,7 +21,6 @@ const FLUSH_BYTES = 512 * 1024;
 const SLOT_BYTES = SMALL_FILE + 64 * 1024;
 /** Slots, so batches in flight at most: bounds memory and how far the thread lags behind. */
 const SLOTS = 4;
-const KEEP_IDLE = 2;
 /**
  * Per file, numbers in the batch's Float64Array: where its path, hardlink source (length 0 for a
  * file) and body are in the batch buffer, then open flags, create mode, uid and gid (-1: no
@@ -88,17 +88,7 @@ function threadMain(load: (id: string) => unknown, fields: number, slotBytes: nu
   });
 }
 
-const idle: Worker[] = [];
-
-function startThread(): Worker {
-  const source = `import('node:module').then((m) => (${threadMain.toString()})(m.createRequire(process.cwd() + '/'), ${FIELDS}, ${SLOT_BYTES}, ${BATCH_FILES}));`;
-  const worker = new Worker(source, { eval: true, execArgv: [], stdout: false, stderr: false });
-  worker.once('exit', () => {
-    const i = idle.indexOf(worker);
-    if (i >= 0) idle.splice(i, 1);
-  });
-  return worker;
-}
+const pool = new ThreadPool(threadMain.toString(), () => [FIELDS, SLOT_BYTES, BATCH_FILES]);
 
 /** Turns a failure of the file queued for entry `path` into that entry's error. */
 export type WrapError = (err: unknown, path: string) => unknown;
@@ -246,12 +236,7 @@ export class WriteThread {
     w.off('message', this.onMessage);
     w.off('error', this.onFailure);
     w.off('exit', this.onFailure);
-    if (this.failure === undefined && !this.broken && this.sent.size === 0 && idle.length < KEEP_IDLE) {
-      w.unref();
-      idle.push(w);
-    } else {
-      void w.terminate();
-    }
+    pool.give(w, this.failure === undefined && !this.broken && this.sent.size === 0);
   }
 
   private async idle(): Promise<void> {
@@ -275,10 +260,9 @@ export class WriteThread {
 
   private thread(): Worker {
     if (!this.worker) {
-      const w = idle.pop() ?? startThread();
+      const w = pool.take(); // ref'd while files are queued
       const { dataSab, metaSab } = this.shared!;
       w.postMessage({ op: 'reset', data: dataSab, meta: metaSab } satisfies ToThread);
-      w.ref(); // while files are queued; an idle pooled thread must not keep the process alive
       w.on('message', this.onMessage);
       w.on('error', this.onFailure);
       w.on('exit', this.onFailure);

@@ -8,16 +8,15 @@
 // Threads are pooled: one per concurrent layer stream, kept (unref'd) for the next layer, and
 // terminated whenever a stream ends early (failed layer, abort, source error).
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import type zstdBindingModule from 'zstd-napi/binding.js';
 import { DecompressError } from './decompress-error.js';
 import { threadFailure } from './errors.js';
+import { ThreadPool } from './thread-pool.js';
 
 const OUT_SIZE = 1024 * 1024;
 const OUT_BUFFERS = 4;
 const IN_CHUNK = 256 * 1024;
 const IN_WINDOW = 1024 * 1024;
-const KEEP_IDLE = 2;
 
 type ToThread = { op: 'begin' } | { op: 'data'; chunk: Uint8Array } | { op: 'end' } | { op: 'buffer'; buf: ArrayBuffer };
 type FromThread =
@@ -131,26 +130,11 @@ function threadMain(load: (id: string) => unknown, bindingPath: string): void {
   });
 }
 
-let bindingPath: string | undefined;
-const idle: Worker[] = [];
-
-function startThread(): Worker {
-  bindingPath ??= createRequire(import.meta.url).resolve('zstd-napi/binding.js');
-  const path = JSON.stringify(bindingPath);
-  // import() works whether the eval'd text runs as a script or (`--input-type=module`) a module.
-  const source = `import('node:module').then((m) => (${threadMain.toString()})(m.createRequire(${path}), ${path}));`;
-  const worker = new Worker(source, { eval: true, execArgv: [], stdout: false, stderr: false });
-  worker.once('exit', () => {
-    const i = idle.indexOf(worker);
-    if (i >= 0) idle.splice(i, 1);
-  });
-  return worker;
-}
+const pool = new ThreadPool(threadMain.toString(), () => [createRequire(import.meta.url).resolve('zstd-napi/binding.js')]);
 
 /** A pipeline stage: zstd chunks in, decompressed 1 MiB buffers out. */
 export async function* zstdThreadStage(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const worker = idle.pop() ?? startThread();
-  worker.ref(); // while a layer waits on it; idle threads must not keep the process alive
+  const worker = pool.take();
   const ready: Buffer[] = [];
   const spare: ArrayBuffer[] = [];
   let failure: Error | undefined;
@@ -244,11 +228,6 @@ export async function* zstdThreadStage(source: AsyncIterable<Buffer>): AsyncGene
     worker.off('message', onMessage);
     worker.off('error', onError);
     worker.off('exit', onExit);
-    if (clean && idle.length < KEEP_IDLE) {
-      worker.unref();
-      idle.push(worker);
-    } else {
-      void worker.terminate();
-    }
+    pool.give(worker, clean);
   }
 }
