@@ -28,7 +28,7 @@ export class SmallFiles {
    * to the pool while the syscalls are fast. */
   private slowBits = 0;
   private slowCount = 0;
-  /** OCI_EXTRACT_SLOW_FILE_NS overrides SLOW_FILE_NS (0: always slow, so files go to both
+  /** OCI_EXTRACT_SLOW_FILE_NS overrides SLOW_FILE_NS (0: every write counts as slow, so files go to both
    * queues): a knob for tests of that mixed mode. */
   private readonly slowNs = readSlowNs();
 
@@ -64,7 +64,7 @@ export class SmallFiles {
     this.check();
     if (job.linkTarget) return this.thread.submit(rel, job, path, wrap); // only behind a thread-queued target
     const onMain = this.mode === 'auto' && this.onMain;
-    const slow = this.mode === 'auto' && (onMain ? this.slowCount > 16 || this.slowNs === 0 : this.thread.nsPerFile >= this.slowNs);
+    const slow = this.mode === 'auto' && (onMain ? this.slowCount > 16 : this.thread.nsPerFile >= this.slowNs);
     if (this.mode === 'jobs' || (slow && ++this.submitted % SAMPLE_EVERY !== 0)) return this.pool.submit(rel, job, path, wrap);
     if (onMain) {
       const started = process.hrtime.bigint();
