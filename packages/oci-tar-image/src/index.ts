@@ -21,3 +21,4 @@ export type {
   ImageArchive,
   Image,
 } from './types.js';
+export { BLOCK, HeaderError, decodeHeaderBlock, headerFormat, isZeroBlock, parsePaxExact, type HeaderBlock, type HeaderFormat } from './tar-headers.js';

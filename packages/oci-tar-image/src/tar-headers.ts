@@ -1,5 +1,5 @@
-// Decoding of single tar header blocks and PAX records. Just what indexing needs: names, sizes,
-// types and link names; ustar, GNU and PAX forms.
+// Decoding of single tar header blocks and PAX records: one parser, shared by archive indexing
+// (tar-index.ts) and layer reading (@oci2lxc/oci-extract), exact to Go's archive/tar.
 
 export const BLOCK = 512;
 
@@ -19,12 +19,6 @@ export interface RawHeader {
 export function isZeroBlock(block: Uint8Array): boolean {
   for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
   return true;
-}
-
-function cString(block: Uint8Array, off: number, len: number): string {
-  let end = off;
-  while (end < off + len && block[end] !== 0) end++;
-  return Buffer.from(block.buffer, block.byteOffset + off, end - off).toString('utf8');
 }
 
 /**
@@ -49,43 +43,15 @@ export function parseNumeric(block: Uint8Array, off: number, len: number, field:
   return v;
 }
 
-/**
- * The stored checksum must equal the sum of the header bytes with the checksum field counted as
- * spaces. Old tars summed signed bytes; both sums are accepted, as GNU tar does.
- */
-function checksumOk(block: Uint8Array): boolean {
-  let stored: number;
-  try {
-    stored = parseNumeric(block, 148, 8, 'checksum');
-  } catch {
-    return false;
-  }
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
-    unsigned += b;
-    signed += b >= 128 ? b - 256 : b;
-  }
-  return stored === unsigned || stored === signed;
-}
-
-/** Decodes one non-zero header block. Throws HeaderError on a bad checksum or field. */
+/** Decodes one non-zero header block (see decodeHeaderBlock). Throws HeaderError on a bad checksum or field. */
 export function parseHeader(block: Uint8Array): RawHeader {
-  if (!checksumOk(block)) throw new HeaderError('header checksum mismatch');
-  const magic = Buffer.from(block.buffer, block.byteOffset + 257, 6).toString('latin1');
-  let name = cString(block, 0, 100);
-  // The prefix field exists only in POSIX ustar ("ustar\0"); GNU ("ustar  ") keeps times there.
-  if (magic === 'ustar\0') {
-    const prefix = cString(block, 345, 155);
-    if (prefix !== '') name = `${prefix}/${name}`;
-  }
-  const typeflag = String.fromCharCode(block[156] ?? 0);
+  const h = decodeHeaderBlock(block);
+  if (h.size < 0) throw new HeaderError('negative size');
   return {
-    name,
-    linkname: cString(block, 157, 100),
-    size: parseNumeric(block, 124, 12, 'size'),
-    typeflag,
+    name: h.name.toString('utf8'),
+    linkname: h.linkname.toString('utf8'),
+    size: h.size,
+    typeflag: String.fromCharCode(h.typeflag),
   };
 }
 
@@ -118,4 +84,207 @@ export function parsePaxRecords(data: Uint8Array): Map<string, string> {
 /** Rounds a data size up to whole blocks. */
 export function paddedSize(size: number): number {
   return Math.ceil(size / BLOCK) * BLOCK;
+}
+
+// ---- Exact decoding, as Go's archive/tar reads a header (shared with @oci2lxc/oci-extract) ----
+// Go's archive/tar is what Docker, containerd and umoci read layers with; a layer must mean the
+// same to us as to them. Names stay raw bytes (no decoding); numbers are exact or refused.
+
+/** The header format, from the magic fields (as Go's `getFormat`). */
+export type HeaderFormat = 'v7' | 'ustar' | 'gnu' | 'star';
+
+/** One header block decoded exactly, before PAX or GNU long-name overrides. */
+export interface HeaderBlock {
+  format: HeaderFormat;
+  /** Name bytes up to the first NUL (ustar/star prefix joined with `/`). */
+  name: Buffer;
+  /** Link name bytes up to the first NUL. */
+  linkname: Buffer;
+  /** The typeflag byte. */
+  typeflag: number;
+  /** All numeric fields as stored (two's complement base-256 may be negative). */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  devmajor: number;
+  devminor: number;
+}
+
+/** Bytes of a field up to its first NUL (Go's parseString). */
+function fieldBytes(block: Uint8Array, off: number, len: number): Buffer {
+  const b = Buffer.from(block.buffer, block.byteOffset + off, len);
+  const nul = b.indexOf(0);
+  return nul < 0 ? b : b.subarray(0, nul);
+}
+
+/** Go's parseOctal: trim spaces and NULs at both ends, cut at an inner NUL, then octal digits only. */
+function parseOctalExact(b: Buffer, field: string): bigint {
+  let s = 0;
+  let e = b.length;
+  while (s < e && (b[s] === 0x20 || b[s] === 0)) s++;
+  while (e > s && (b[e - 1] === 0x20 || b[e - 1] === 0)) e--;
+  let t = b.subarray(s, e);
+  const nul = t.indexOf(0);
+  if (nul >= 0) t = t.subarray(0, nul);
+  if (t.length === 0) return 0n;
+  let v = 0n;
+  for (const c of t) {
+    if (c < 0x30 || c > 0x37) throw new HeaderError(`invalid ${field} field ${JSON.stringify(b.toString('latin1').replace(/\0+$/, ''))}`);
+    v = (v << 3n) | BigInt(c - 0x30);
+  }
+  if (v >> 64n) throw new HeaderError(`${field} too large`);
+  return v;
+}
+
+/** Go's parseNumeric: base-256 (two's complement) when the top bit is set, else octal. */
+function parseNumericExact(block: Uint8Array, off: number, len: number, field: string): number {
+  const b = Buffer.from(block.buffer, block.byteOffset + off, len);
+  let v: bigint;
+  if (b[0]! & 0x80) {
+    const inv = b[0]! & 0x40 ? 0xff : 0;
+    let x = 0n;
+    for (let i = 0; i < b.length; i++) {
+      let c = b[i]! ^ inv;
+      if (i === 0) c &= 0x7f;
+      if (x >> 56n) throw new HeaderError(`${field} too large`);
+      x = (x << 8n) | BigInt(c);
+    }
+    if (x >> 63n) throw new HeaderError(`${field} too large`);
+    v = inv ? -x - 1n : x;
+  } else {
+    v = parseOctalExact(b, field);
+    if (v >> 63n) v = BigInt.asIntN(64, v); // Go converts the uint64 to int64
+  }
+  // Stricter than Go (documented): values JavaScript cannot hold exactly are refused.
+  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) throw new HeaderError(`${field} too large`);
+  return Number(v);
+}
+
+/** Go's checksum test: octal, equal to the unsigned or the signed byte sum. */
+function checksumExact(block: Uint8Array): boolean {
+  let stored: bigint;
+  try {
+    stored = parseOctalExact(Buffer.from(block.buffer, block.byteOffset + 148, 8), 'checksum');
+  } catch {
+    return false;
+  }
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    unsigned += b;
+    signed += b >= 128 ? b - 256 : b;
+  }
+  return stored === BigInt(unsigned) || stored === BigInt(signed);
+}
+
+function isAsciiBytes(b: Buffer): boolean {
+  for (const c of b) if (c >= 0x80) return false;
+  return true;
+}
+
+/** The header format of a block, or undefined when its checksum is wrong (Go's getFormat). */
+export function headerFormat(block: Uint8Array): HeaderFormat | undefined {
+  if (!checksumExact(block)) return undefined;
+  const magic = Buffer.from(block.buffer, block.byteOffset + 257, 6).toString('latin1');
+  const version = Buffer.from(block.buffer, block.byteOffset + 263, 2).toString('latin1');
+  const trailer = Buffer.from(block.buffer, block.byteOffset + 508, 4).toString('latin1');
+  if (magic === 'ustar\0' && trailer === 'tar\0') return 'star';
+  if (magic === 'ustar\0') return 'ustar';
+  if (magic === 'ustar ' && version === ' \0') return 'gnu';
+  return 'v7';
+}
+
+/**
+ * Decodes one non-zero header block exactly as Go's archive/tar `readHeader` does. Throws
+ * HeaderError on a bad checksum or a malformed numeric field.
+ */
+export function decodeHeaderBlock(block: Uint8Array): HeaderBlock {
+  const format = headerFormat(block);
+  if (format === undefined) throw new HeaderError('header checksum mismatch');
+  let name = fieldBytes(block, 0, 100);
+  const h: HeaderBlock = {
+    format,
+    name,
+    linkname: fieldBytes(block, 157, 100),
+    typeflag: block[156]!,
+    size: parseNumericExact(block, 124, 12, 'size'),
+    mode: parseNumericExact(block, 100, 8, 'mode'),
+    uid: parseNumericExact(block, 108, 8, 'uid'),
+    gid: parseNumericExact(block, 116, 8, 'gid'),
+    mtime: parseNumericExact(block, 136, 12, 'mtime'),
+    devmajor: 0,
+    devminor: 0,
+  };
+  if (format === 'v7') return h;
+  h.devmajor = parseNumericExact(block, 329, 8, 'devmajor');
+  h.devminor = parseNumericExact(block, 337, 8, 'devminor');
+  let prefix: Buffer | undefined;
+  if (format === 'ustar') prefix = fieldBytes(block, 345, 155);
+  else if (format === 'star') {
+    prefix = fieldBytes(block, 345, 131);
+    parseNumericExact(block, 476, 12, 'atime'); // errors count, as in Go
+    parseNumericExact(block, 488, 12, 'ctime');
+  } else {
+    // GNU keeps atime/ctime where ustar has its prefix; files of Go < 1.8 put a prefix there.
+    try {
+      if (block[345] !== 0) parseNumericExact(block, 345, 12, 'atime');
+      if (block[357] !== 0) parseNumericExact(block, 357, 12, 'ctime');
+    } catch (err) {
+      if (!(err instanceof HeaderError)) throw err;
+      const p = fieldBytes(block, 345, 155);
+      if (isAsciiBytes(p)) prefix = p;
+    }
+  }
+  if (prefix !== undefined && prefix.length > 0) name = Buffer.concat([prefix, Buffer.from('/'), name]);
+  h.name = name;
+  return h;
+}
+
+/**
+ * PAX records parsed strictly, as Go's parsePAXRecord: `"<len> <key>=<value>\n"` with len the
+ * exact decimal length of the whole record (leading zeros allowed, no sign), a non-empty key
+ * without `=`, no NUL in a key nor in a path/linkpath/uname/gname value, nothing after the last
+ * record. Keys are byte strings (latin1), values raw bytes. Throws HeaderError naming the record.
+ */
+export function parsePaxExact(data: Uint8Array): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let pos = 0;
+  let n = 0;
+  let sparse = 0; // GNU sparse 0.0 offset/numbytes pairs: order checked, as Go does
+  while (pos < buf.length) {
+    n++;
+    const bad = (why: string): HeaderError => new HeaderError(`malformed PAX record ${n} at byte ${pos}: ${why}`);
+    const space = buf.indexOf(0x20, pos);
+    if (space < 0) throw bad('no length');
+    const digits = buf.subarray(pos, space);
+    if (digits.length === 0 || digits.length > 16) throw bad('bad length');
+    let len = 0;
+    for (const c of digits) {
+      if (c < 0x30 || c > 0x39) throw bad('length is not decimal');
+      len = len * 10 + (c - 0x30);
+    }
+    if (len < 5 || len > buf.length - pos) throw bad(`length ${len} runs past the data`);
+    if (len <= digits.length + 1) throw bad(`length ${len} too short`);
+    const end = pos + len;
+    if (buf[end - 1] !== 0x0a) throw bad('record does not end with a newline at its length');
+    const rec = buf.subarray(space + 1, end - 1);
+    const eq = rec.indexOf(0x3d);
+    if (eq <= 0) throw bad('no key');
+    const key = rec.toString('latin1', 0, eq);
+    const value = rec.subarray(eq + 1);
+    if (key === 'path' || key === 'linkpath' || key === 'uname' || key === 'gname') {
+      if (value.includes(0)) throw bad(`NUL byte in ${key}`);
+    } else if (key.includes('\0')) throw bad('NUL byte in key');
+    if (key === 'GNU.sparse.offset' || key === 'GNU.sparse.numbytes') {
+      if ((sparse % 2 === 0) !== (key === 'GNU.sparse.offset') || value.includes(0x2c)) throw bad('GNU sparse records out of order');
+      sparse++;
+      out.set('GNU.sparse.map', Buffer.from('')); // marks the entry sparse (we refuse those)
+    } else out.set(key, Buffer.from(value));
+    pos = end;
+  }
+  return out;
 }
