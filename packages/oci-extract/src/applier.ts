@@ -1,6 +1,7 @@
 // Applies tar entries to a rootfs, one at a time, in archive order. Every path goes through the
 // Resolver (chroot-like, never leaves the rootfs); leaves are never followed (O_EXCL|O_NOFOLLOW,
 // lstat, lchown, lutimes, `setfattr -h`); whatever is in the way of a new entry is removed first.
+import { fsTime } from './times.js';
 import {
   writev as fsWritev,
   chmodSync,
@@ -16,6 +17,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  renameSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -24,7 +26,7 @@ import {
 import { DirMetaTree } from './dir-meta.js';
 import { runJobSync, skipBytes, SMALL_FILE } from './file-jobs.js';
 import { SmallFiles } from './small-files.js';
-import { NodeMaker, type NodeKind } from './devices.js';
+import { makeNode, tempNodeName, type NodeKind } from './devices.js';
 import { ExtractError, errnoCode, type ExtractErrorCode } from './errors.js';
 import { mapId, type IdMap } from './idmap.js';
 import { bytes, cleanComponents, display, fromUtf8, joinRel } from './paths.js';
@@ -48,7 +50,8 @@ export interface ApplierConfig {
   onWarning?: (w: ExtractWarning) => void;
 }
 
-/** The entry body as tar-stream gives it. */
+/** The entry body as the tar reader gives it: views into the layer's chunks, read once; what the
+ * applier leaves unread is skipped by the reader. */
 export type EntryBody = AsyncIterable<Buffer>;
 
 interface Ids {
@@ -62,7 +65,6 @@ export class Applier {
   private readonly resolver: Resolver;
   private readonly dirs = new DirMetaTree();
   private readonly xattrs = new XattrBatch();
-  private readonly nodes = new NodeMaker();
   /** How small files are written: 'auto' (default) queues them for the writer thread, or for the
    * libuv pool while the file system is slow; 'sync' writes them here, at once. */
   private readonly writeMode = readWriteMode();
@@ -81,6 +83,8 @@ export class Applier {
   readonly warnings: ExtractWarning[] = [];
   /** Paths (and their ancestors) this layer created or changed: whiteouts must not hit them. */
   private upper = new Set<string>();
+  /** Paths that were entries of this layer themselves (not just ancestors of one). */
+  private own = new Set<string>();
   private layer: string | undefined;
   /** Owner of directories created implicitly (mapped root). */
   private readonly implicitIds: Ids | undefined;
@@ -117,6 +121,7 @@ export class Applier {
     this.layer = digest;
     this.jobs.decompressingOnThread(onThread);
     this.upper = new Set();
+    this.own = new Set();
     this.fresh = new Set();
     this.plain = new Set();
   }
@@ -129,6 +134,7 @@ export class Applier {
       this.layer,
     );
     this.upper = new Set();
+    this.own = new Set();
     this.fresh = new Set();
     this.plain = new Set();
   }
@@ -136,14 +142,12 @@ export class Applier {
   /** After the last layer: directory modes and times, deepest first. */
   finish(): void {
     this.dirs.apply(this.rootBytes);
-    this.nodes.close();
     this.jobs.close();
   }
 
   /** Waits for file jobs and stops helper processes (after a failure). */
   async dispose(): Promise<void> {
     await this.jobs.settle();
-    this.nodes.close();
     this.jobs.close();
   }
 
@@ -179,13 +183,11 @@ export class Applier {
     const parent = comps.slice(0, -1);
     if (parent.some((c) => c.startsWith(WHITEOUT))) throw this.error('UNSUPPORTED_ENTRY', 'a whiteout name is used as a directory', path);
     if (base.startsWith(WHITEOUT)) {
-      if (e.size > 0) for await (const _ of body); // whiteouts never reach the rootfs
-      // No wait for queued files: those are all in `upper`, which whiteouts never touch.
+      // A whiteout's body (if any) is never read: the reader skips it. No wait for queued files: those are all in `upper`, which whiteouts never touch.
       await this.whiteout(parent, base, path);
       return;
     }
-    // Only regular files have bodies; a size on anything else is drained, never applied.
-    if (e.type !== 'file' && e.size > 0) for await (const _ of body);
+    // Only regular files have bodies (the reader gives size 0 to header-only types, as Go does).
     switch (e.type) {
       case 'file':
         return this.file(e, parent, base, body, path);
@@ -221,7 +223,7 @@ export class Applier {
         await writeBodyAsync(fd, body);
         if (chown) fchownSync(fd, chown.uid, chown.gid);
         if (needsChmod) fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
-        futimesSync(fd, e.atime, e.mtime);
+        futimesSync(fd, fsTime(e.atime), fsTime(e.mtime));
       } finally {
         closeSync(fd);
       }
@@ -268,7 +270,7 @@ export class Applier {
     if (this.jobs.has(rel)) await this.jobs.drain();
     await this.create(rel, host, () => symlinkSync(bytes(e.linkname), hb)); // target kept verbatim
     if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
-    lutimesSync(hb, e.atime, e.mtime);
+    lutimesSync(hb, fsTime(e.atime), fsTime(e.mtime));
     this.markUpper(rel);
     this.setXattrs(rel, e, path);
   }
@@ -328,21 +330,31 @@ export class Applier {
     }
     const ids = this.ids(e, path);
     await this.jobs.drain();
-    const { rel, host } = await this.place(parent, base);
+    const { rel, host, dir } = await this.place(parent, base);
     this.clearLeaf(rel, host);
-    const failure = await this.nodes.make(host, kind, e.devmajor, e.devminor);
+    // Made at a temporary ASCII name in the (resolved) directory, then renamed by bytes.
+    const dirHost = this.resolver.host(dir);
+    const tempName = tempNodeName();
+    const temp = bytes(`${dirHost}/${tempName}`);
+    const failure = await makeNode(bytes(dirHost), tempName, kind, e.devmajor, e.devminor);
     if (failure !== undefined) {
       if (/No space left|quota/i.test(failure)) throw this.error('NO_SPACE', `no space left on device under ${this.root}: ${failure}`, path);
       if (kind !== 'p' && /Operation not permitted/.test(failure)) {
         this.warn('DEVICE_SKIPPED', `mknod not permitted: device nodes are skipped (${failure})`, path);
         return;
       }
-      throw this.error('IO_ERROR', `mknod failed: ${display(failure)}`, path);
+      throw this.error('IO_ERROR', `mknod failed: ${failure}`, path);
     }
     const hb = bytes(host);
+    try {
+      renameSync(temp, hb);
+    } catch (err) {
+      rmSync(temp, { force: true });
+      throw err;
+    }
     if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
     chmodSync(hb, e.mode); // a node we just made, never a symlink
-    lutimesSync(hb, e.atime, e.mtime);
+    lutimesSync(hb, fsTime(e.atime), fsTime(e.mtime));
     this.markUpper(rel);
     this.setXattrs(rel, e, path);
   }
@@ -362,7 +374,14 @@ export class Applier {
     const dir = await this.lookupDir(parent);
     if (dir === undefined) return;
     const rel = joinRel(dir, name);
-    if (this.upper.has(rel)) return; // same layer: whiteouts only hide lower layers
+    if (this.upper.has(rel)) {
+      // Whiteouts hide lower layers only, whatever their place in the layer: `d/new` then `.wh.d`
+      // ends as `.wh.d` then `d/new` does (lower content of d gone, this layer's kept).
+      const hb = bytes(this.resolver.host(rel));
+      if (!lstatSync(hb, { throwIfNoEntry: false })?.isDirectory()) return; // this layer's own entry
+      this.removeLowerBelow(rel, true);
+      return;
+    }
     this.clearLeaf(rel, this.resolver.host(rel));
   }
 
@@ -371,9 +390,19 @@ export class Applier {
     const dir = await this.lookupDir(parent);
     if (dir === undefined) return;
     this.markUpper(dir);
+    this.removeLowerBelow(dir, false);
+  }
+
+  /**
+   * Removes everything below directory `dir` that is not in `upper`. A lower directory kept only
+   * as an ancestor of this layer's entries (`dir` itself too when `self`) was removed by the
+   * whiteout too: it gets the state of an implicitly created directory, as in the other order.
+   */
+  private removeLowerBelow(dir: string, self: boolean): void {
     const stack = [dir];
     while (stack.length > 0) {
       const d = stack.pop()!;
+      if ((d !== dir || self) && !this.own.has(d)) this.asImplicitDir(d);
       for (const name of readdirSync(bytes(this.resolver.host(d)), { encoding: 'latin1' })) {
         const child = joinRel(d, name);
         const host = this.resolver.host(child);
@@ -491,6 +520,14 @@ export class Applier {
     if (parentPlain || (lstatSync(hb).mode & 0o2000) === 0) this.plain.add(rel);
   }
 
+  /** A lower directory that stays only as the parent of this layer's entries: reset. */
+  private asImplicitDir(rel: string): void {
+    const hb = bytes(this.resolver.host(rel));
+    chmodSync(hb, 0o755);
+    if (this.isRoot && this.implicitIds) lchownSync(hb, this.implicitIds.uid, this.implicitIds.gid);
+    this.dirs.forget(rel);
+  }
+
   private makeImplicitDir(host: string, rel: string): void {
     const hb = bytes(host);
     mkdirSync(hb, 0o755);
@@ -500,6 +537,7 @@ export class Applier {
   }
 
   private markUpper(rel: string): void {
+    this.own.add(rel);
     while (rel !== '' && !this.upper.has(rel)) {
       this.upper.add(rel);
       const i = rel.lastIndexOf('/');
@@ -594,22 +632,10 @@ function readWriteMode(): 'auto' | 'thread' | 'jobs' | 'sync' {
 }
 
 /** The chunks of a (small) entry body (one promise per body, not per chunk). */
-function collectBody(body: EntryBody): Promise<Buffer[]> {
-  const stream = body as unknown as NodeJS.EventEmitter;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let ended = false;
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.once('end', () => {
-      ended = true;
-      resolve(chunks);
-    });
-    stream.once('error', reject);
-    // Destroyed without an error (the layer failed elsewhere): settle.
-    stream.once('close', () => {
-      if (!ended) reject(new Error('entry stream closed before its end'));
-    });
-  });
+async function collectBody(body: EntryBody): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return chunks;
 }
 
 

@@ -2,6 +2,7 @@
 // is written, children before parents: a restrictive mode (0500, 0000) must not stop later
 // entries or layers from writing into the directory, and writing into a directory changes its
 // mtime. A trie keyed by path component lets a removed directory drop its whole subtree in O(depth).
+import { fsTime } from './times.js';
 import { chmodSync, lstatSync, utimesSync } from 'node:fs';
 import { bytes } from './paths.js';
 
@@ -35,6 +36,16 @@ export class DirMetaTree {
     }
     if (!node.meta) this.size++;
     node.meta = meta;
+  }
+
+  /** Forgets the record of `rel` only (its subdirectories keep theirs). */
+  forget(rel: string): void {
+    let node: Node | undefined = this.root;
+    if (rel !== '') for (const c of rel.split('/')) node = node?.children?.get(c);
+    if (node?.meta) {
+      node.meta = undefined;
+      this.size--;
+    }
   }
 
   /** Forgets `rel` and everything below it (the directory was removed). */
@@ -79,7 +90,7 @@ export class DirMetaTree {
       const st = lstatSync(host, { throwIfNoEntry: false });
       if (!st?.isDirectory()) continue;
       chmodSync(host, meta.mode);
-      utimesSync(host, meta.atime, meta.mtime);
+      utimesSync(host, fsTime(meta.atime), fsTime(meta.mtime));
     }
     this.root = {};
     this.size = 0;

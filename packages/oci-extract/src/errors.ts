@@ -48,7 +48,7 @@ export class ExtractError extends Error {
     const where = [options.layer ? `layer ${options.layer}` : '', options.path !== undefined ? `entry ${JSON.stringify(options.path)}` : '']
       .filter(Boolean)
       .join(', ');
-    super(where ? `${message} (${where})` : message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    super(capMessage(where ? `${message} (${where})` : message), options.cause !== undefined ? { cause: options.cause } : undefined);
     this.code = code;
     this.layer = options.layer;
     this.path = options.path;
@@ -66,4 +66,13 @@ export function errnoCode(err: unknown): string | undefined {
  * IO_ERROR (not CORRUPT_LAYER). */
 export function threadFailure(message: string, cause?: unknown): Error {
   return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code: 'EIO' });
+}
+
+/** Longest error message kept: names from a layer can be a megabyte long (PAX). */
+export const MAX_MESSAGE = 1024;
+
+/** `message` cut to MAX_MESSAGE characters, saying how many were left out. */
+export function capMessage(message: string): string {
+  if (message.length <= MAX_MESSAGE) return message;
+  return `${message.slice(0, MAX_MESSAGE)}… (${message.length - MAX_MESSAGE} more characters left out)`;
 }

@@ -4,6 +4,7 @@
 // is slow or busy. Only file *creation at a name known to be free, in a directory known to be
 // real* is deferred; every other namespace change first waits for the jobs in flight (see
 // Applier), so effects still happen in archive order.
+import { fsTime } from './times.js';
 import { close, closeSync, fchmod, fchmodSync, fchown, fchownSync, futimes, futimesSync, link, linkSync, open, openSync, writeSync, writev, writevSync } from 'node:fs';
 
 /** Bodies up to this size are buffered and written by a job; larger ones are streamed inline. */
@@ -33,7 +34,7 @@ function runJob(j: FileJob, done: Done): void {
   open(j.host, j.flags, j.createMode, (err, fd) => {
     if (err) return done(err);
     const finish = (e: NodeJS.ErrnoException | null): void => close(fd, (e2) => done(e ?? e2));
-    const times = (): void => futimes(fd, j.atime, j.mtime, finish);
+    const times = (): void => futimes(fd, fsTime(j.atime), fsTime(j.mtime), finish);
     const chmod = (): void => (j.mode !== undefined ? fchmod(fd, j.mode, (e) => (e ? finish(e) : times())) : times());
     const chown = (): void => (j.chown ? fchown(fd, j.chown.uid, j.chown.gid, (e) => (e ? finish(e) : chmod())) : chmod());
     let chunks = j.chunks;
@@ -59,7 +60,7 @@ export function runJobSync(j: FileJob): void {
     writeChunks(fd, j.chunks);
     if (j.chown) fchownSync(fd, j.chown.uid, j.chown.gid);
     if (j.mode !== undefined) fchmodSync(fd, j.mode); // after chown, which clears setuid/setgid
-    futimesSync(fd, j.atime, j.mtime);
+    futimesSync(fd, fsTime(j.atime), fsTime(j.mtime));
   } finally {
     closeSync(fd);
   }

@@ -40,6 +40,8 @@ function threadMain(load: (id: string) => unknown, fields: number, slotBytes: nu
   const port = parentPort;
   if (!port) return;
   let failed = false;
+  // fs turns negative numeric times into "now"; a numeric string keeps them (see times.ts).
+  const time = (t: number): number | string => (t < 0 ? String(t) : t);
   let data: Buffer<ArrayBufferLike> = Buffer.alloc(0);
   let numbers: Float64Array<ArrayBufferLike> = new Float64Array(0);
   port.on('message', (m: ToThread) => {
@@ -68,7 +70,7 @@ function threadMain(load: (id: string) => unknown, fields: number, slotBytes: nu
         if (uid >= 0) fs.fchownSync(fd, uid, meta[f + 9]!);
         const mode = meta[f + 10]!;
         if (mode >= 0) fs.fchmodSync(fd, mode); // after chown, which clears setuid/setgid
-        fs.futimesSync(fd, meta[f + 11]!, meta[f + 12]!);
+        fs.futimesSync(fd, time(meta[f + 11]!), time(meta[f + 12]!));
         fs.closeSync(fd);
       } catch (err) {
         if (fd >= 0) {

@@ -5,7 +5,7 @@
 // path are dropped when the path is replaced or removed before the flush.
 import { spawn } from 'node:child_process';
 import { ExtractError } from './errors.js';
-import { display } from './paths.js';
+import { assertByteString, display } from './paths.js';
 
 export interface XattrWarning {
   message: string;
@@ -14,6 +14,7 @@ export interface XattrWarning {
 
 /** getfattr/setfattr quoting: anything but printable ASCII, and the backslash, as \ooo. */
 function quote(s: string): string {
+  assertByteString(s); // a char above 0xFF would not be one \ooo byte
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

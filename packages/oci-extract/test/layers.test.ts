@@ -53,9 +53,15 @@ const cases: Case[] = [
     tree: ['a dir', 'a/lower1 file', 'a/lower2 file', 'a/sub dir', 'a/sub/new file', 'top file'],
   },
   {
-    name: 'whiteout of a directory this layer writes into keeps it',
+    // Whiteouts hide lower layers only, whatever the order (OCI spec; umoci, containerd).
+    name: 'whiteout after an entry below it: lower content gone, this layer\'s kept',
     layers: [base, [file('a/sub/new', 'n'), whiteout('a/sub')]],
-    tree: ['a dir', 'a/lower1 file', 'a/lower2 file', 'a/sub dir', 'a/sub/deep file', 'a/sub/new file', 'top file'],
+    tree: ['a dir', 'a/lower1 file', 'a/lower2 file', 'a/sub dir', 'a/sub/new file', 'top file'],
+  },
+  {
+    name: 'whiteout before an entry below it: the same tree',
+    layers: [base, [whiteout('a/sub'), file('a/sub/new', 'n')]],
+    tree: ['a dir', 'a/lower1 file', 'a/lower2 file', 'a/sub dir', 'a/sub/new file', 'top file'],
   },
   {
     name: 'opaque directory hides lower content (marker first)',

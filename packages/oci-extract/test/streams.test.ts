@@ -1,7 +1,7 @@
 // Stream handling: one pass, backpressure, bodies on entries that have none, compression kinds,
 // memory that does not grow with layer size.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -35,15 +35,25 @@ describe('streams', () => {
     expect((err as ExtractError).message).toContain('sha256:feed');
   });
 
-  it('drains bodies of symlinks and directories instead of stalling or applying them', async () => {
+  it('treats symlink and directory headers as header-only whatever their size field (as Go)', async () => {
     const entries = [symlink('s', 'target', { sizeOverride: 0 }), dir('d'), file('after', 'ok')];
-    // A symlink header claiming a 100 KiB body, followed by that body.
-    const tar = buildTar([{ path: 'weird', type: 'symlink', linkname: 't', sizeOverride: 100 * 1024 }]);
-    const body = Buffer.alloc(100 * 1024, 0x61);
+    // A symlink and a directory claiming 100 KiB bodies: Go reads none, the next header follows.
+    const tar = buildTar([
+      { path: 'weird', type: 'symlink', linkname: 't', sizeOverride: 100 * 1024 },
+      { path: 'wd', type: 'dir', sizeOverride: 100 * 1024 },
+    ]);
     const rest = buildTar(entries);
-    const stream = Buffer.concat([tar.subarray(0, tar.length - 1024), body, rest]);
-    await applyLayer(layerStream(stream, 4096), rootfs);
+    await applyLayer(layerStream(Buffer.concat([tar.subarray(0, tar.length - 1024), rest]), 4096), rootfs);
     expect(readFileSync(join(rootfs, 'after'), 'utf8')).toBe('ok');
+    expect(readlinkSync(join(rootfs, 'weird'))).toBe('t');
+  });
+
+  it('fails with CORRUPT_LAYER when a body follows a header-only entry (Go reads it as a header)', async () => {
+    const tar = buildTar([{ path: 'weird', type: 'symlink', linkname: 't', sizeOverride: 100 * 1024 }]);
+    const stream = Buffer.concat([tar.subarray(0, tar.length - 1024), Buffer.alloc(100 * 1024, 0x61), buildTar([file('after', 'ok')])]);
+    const err = await applyLayer(layerStream(stream, 4096), rootfs).catch((e: unknown) => e);
+    expect((err as ExtractError).code).toBe('CORRUPT_LAYER');
+    expect(existsSync(join(rootfs, 'after'))).toBe(false);
   });
 
   it.each(['thread', 'sync', 'jobs', 'auto'])('writes small bodies split over many chunks whole (%s writes)', async (mode) => {
