@@ -121,6 +121,7 @@ export class TarReader {
 
   /** Takes exactly `n` buffered bytes (a view when they lie in one chunk). */
   private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
     const first = this.chunks[0]!;
     let out: Buffer;
     if (first.length >= n) {
