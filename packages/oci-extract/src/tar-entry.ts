@@ -27,7 +27,6 @@ export interface TarEntryInfo {
 
 const TYPES: Record<string, EntryType> = {
   '0': 'file',
-  '7': 'file', // contiguous file: a regular file everywhere but on a few old Unixes
   '1': 'link',
   '2': 'symlink',
   '3': 'char',
@@ -42,6 +41,8 @@ const UNSUPPORTED: Record<string, string> = {
   V: 'GNU volume label',
   D: 'GNU dump directory',
   N: 'GNU old long name',
+  // Docker, containerd and umoci refuse it too ("unhandled tar header type").
+  '7': 'contiguous file',
 };
 
 /** The applier's view of a header. */

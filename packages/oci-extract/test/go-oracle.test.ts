@@ -2,51 +2,23 @@
 // Go reads an archive we must read the same header sequence; where Go fails we must fail (or be
 // stricter, only in the documented ways: tar-fuzz.ts STRICTER). Seeded mutation fuzzing:
 // OCI_TAR_FUZZ_CASES (default 3000) cases, OCI_TAR_FUZZ_SEED to vary them.
-import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { END_OF_ARCHIVE, paxEntry, paxRecord, rawEntry } from '@oci2lxc/fixtures';
-import { difference, mutate, prng, readOurs, seeds, type OracleResult } from './tar-fuzz.js';
+import { buildOracle, difference, mutate, prng, readOurs, readWithGo, seeds, type OracleResult } from './tar-fuzz.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 let work: string;
 let oracle: string;
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'oci-extract-go-oracle-'));
-  oracle = join(work, 'go-tar-oracle');
-  const env: NodeJS.ProcessEnv = { ...process.env, GOCACHE: join(work, 'cache'), GOPATH: join(work, 'gopath'), GOPROXY: 'off', GO111MODULE: 'off', CGO_ENABLED: '0' };
-  delete env.GOFLAGS;
-  execFileSync('go', ['build', '-o', oracle, 'main.go'], { cwd: join(here, 'go-tar-oracle'), env, stdio: ['ignore', 'ignore', 'pipe'] });
+  oracle = buildOracle(work);
 }, 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Go's reading of each archive (one oracle process, length-prefixed input, one JSON line each). */
-function goRead(archives: Buffer[]): Promise<OracleResult[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(oracle, ['-batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const lines = out.split('\n').filter((l) => l !== '');
-      if (code !== 0 || lines.length !== archives.length) reject(new Error(`oracle exited ${code} after ${lines.length}/${archives.length} answers: ${err}`));
-      else resolve(lines.map((l) => JSON.parse(l) as OracleResult));
-    });
-    for (const a of archives) {
-      const len = Buffer.alloc(8);
-      len.writeBigUInt64BE(BigInt(a.length));
-      child.stdin.write(len);
-      child.stdin.write(a);
-    }
-    child.stdin.end();
-  });
-}
+const goRead = (archives: Buffer[]): Promise<OracleResult[]> => readWithGo(oracle, archives);
 
 async function compareAll(archives: Buffer[], seed: number, goOk?: { n: number }): Promise<string[]> {
   const go = await goRead(archives);

@@ -2,6 +2,9 @@
 // prefixes, end markers), a seeded mutator (header fields, checksums, PAX records and lengths,
 // GNU long names, block boundaries, zero blocks, truncation), our reader's header sequence in the
 // oracle's JSON shape, and the comparison rules.
+import { execFileSync, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { END_OF_ARCHIVE, fixChecksum, padBlocks, paxEntry, paxRecord, rawEntry, rawHeader } from '@oci2lxc/fixtures';
 import { TarReader } from '../src/tar-reader.js';
 
@@ -36,6 +39,39 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Builds test/go-tar-oracle/main.go into `work` (caches there too; no network) and returns the binary. */
+export function buildOracle(work: string): string {
+  const out = join(work, 'go-tar-oracle');
+  const env: NodeJS.ProcessEnv = { ...process.env, GOCACHE: join(work, 'gocache'), GOPATH: join(work, 'gopath'), GOPROXY: 'off', GO111MODULE: 'off', CGO_ENABLED: '0' };
+  delete env.GOFLAGS;
+  execFileSync('go', ['build', '-o', out, 'main.go'], { cwd: join(dirname(fileURLToPath(import.meta.url)), 'go-tar-oracle'), env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return out;
+}
+
+/** Go's reading of each archive (one oracle process, length-prefixed input, one JSON line each). */
+export function readWithGo(oracle: string, archives: Buffer[]): Promise<OracleResult[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(oracle, ['-batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const lines = out.split('\n').filter((l) => l !== '');
+      if (code !== 0 || lines.length !== archives.length) reject(new Error(`oracle exited ${code} after ${lines.length}/${archives.length} answers: ${err}`));
+      else resolve(lines.map((l) => JSON.parse(l) as OracleResult));
+    });
+    for (const a of archives) {
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64BE(BigInt(a.length));
+      child.stdin.write(len);
+      child.stdin.write(a);
+    }
+    child.stdin.end();
+  });
 }
 
 const hexOf = (s: string): string => Buffer.from(s, 'latin1').toString('hex');
@@ -132,7 +168,7 @@ export function seeds(): Buffer[] {
     Buffer.concat([paxEntry(Buffer.concat([paxRecord('path', 'global'), paxRecord('comment', 'x')]), 'g'), rawEntry({ name: 'after-global' }, body(1)), END_OF_ARCHIVE]),
     Buffer.concat([gnuLong('L', long(130)), gnuLong('K', long(110, 'k')), rawEntry({ name: 'trunc', typeflag: '1', linkname: 'x', magic: 'gnu' }), rawEntry({ name: 'g2', magic: 'gnu', mtime: 5 }, body(700)), END_OF_ARCHIVE]),
     Buffer.concat([rawEntry({ name: 'v7dir/', typeflag: 0, magic: 'v7' }), rawEntry({ name: 'v7dir/f', typeflag: 0, magic: 'v7' }, body(513)), rawEntry({ name: 'c7', typeflag: '7' }, body(2))]), // no end marker
-    Buffer.concat([rawEntry({ name: 'n', prefix: 'pre/fix', mtime: -1000, uid: 3_000_000, gid: 2 ** 40 }, body(20)), Buffer.alloc(512)]), // one zero block
+    Buffer.concat([rawEntry({ name: 'n', prefix: 'pre/fix', mtime: -1000, uid: 3_000_000, gid: 2 ** 31 }, body(20)), Buffer.alloc(512)]), // one zero block
     Buffer.concat([rawEntry({ name: 'x', typeflag: 'S', magic: 'gnu' }, body(10)), END_OF_ARCHIVE]),
     Buffer.concat([paxEntry(Buffer.concat([paxRecord('GNU.sparse.major', '1'), paxRecord('GNU.sparse.minor', '0')])), rawEntry({ name: 'sp' }, padBlocks(Buffer.from('0\n'))), END_OF_ARCHIVE]),
     Buffer.concat([rawEntry({ name: 'unk', typeflag: 'Z' }, body(30)), rawEntry({ name: 'D', typeflag: 'D' }, body(3)), END_OF_ARCHIVE, body(700)]),
