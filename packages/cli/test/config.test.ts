@@ -54,7 +54,8 @@ describe('oci2lxc config', () => {
     expect(r.status, r.stderr).toBe(0);
     const wrapper = readFileSync(join(rootfs, '.oci2lxc/init'), 'utf8');
     expect(wrapper).toMatch(/^#!\/bin\/sh/);
-    expect(wrapper).toContain("exec '/bin/sh' '-c' 'sleep' '1000'");
+    // The environment is built by env -i from nothing; no shell exports it.
+    expect(wrapper).toMatch(/^exec "\$e" '-i' '--' .*'HOME=\/root' '\/bin\/sh' '-c' 'sleep' '1000'$/m);
   });
 
   it('emits a Proxmox pct.conf fragment with --flavor pve', () => {

@@ -54,7 +54,7 @@ function argProblem(arg: string, caps: Pick<LxcCapabilities, 'quotedInitCmd'>): 
   return { problem: 'needs quoting but contains both \' and ", and lxc.init.cmd has no escape character in any LXC version' };
 }
 
-/** Encode argv as an `lxc.init.cmd` value, checked against the {@link splitInitCmd} model. */
+/** Encode argv as the `lxc.init.cmd` value LXC must read (the config encoder adds line quoting), checked against the {@link splitInitCmd} model. */
 export function encodeInitCmd(argv: string[], caps: Pick<LxcCapabilities, 'quotedInitCmd'>): InitCmdEncoding {
   const parts: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -69,11 +69,10 @@ export function encodeInitCmd(argv: string[], caps: Pick<LxcCapabilities, 'quote
     const index = /^[ \t]/.test(joined) ? 0 : argv.length - 1;
     return { ok: false, index, reason: `${index === 0 ? 'starts' : 'ends'} with a tab, which LXC trims from the config line` };
   }
-  const value = encodeConfigValue(joined, 'lxc.init.cmd');
   // Belt and braces: what LXC will read back must be exactly argv.
-  const read = splitInitCmd(parseConfigLine(`lxc.init.cmd = ${value}`)!.value, caps);
+  const read = splitInitCmd(parseConfigLine(`lxc.init.cmd = ${encodeConfigValue(joined, 'lxc.init.cmd')}`)!.value, caps);
   if (read.length !== argv.length || read.some((a, i) => a !== argv[i])) {
     return { ok: false, index: 0, reason: 'does not survive LXC parsing of lxc.init.cmd' };
   }
-  return { ok: true, value };
+  return { ok: true, value: joined };
 }

@@ -1,6 +1,6 @@
 import { formatPlatform, type Image, type ImageArchive, type RuntimeConfig } from '@oci2lxc/oci-tar-image';
 import { commonOptions, parse, positionals, selectOptions } from '../args.js';
-import { formatBytes, formatValue, printable } from '../format.js';
+import { formatBytes, formatValue, printableLine } from '../format.js';
 import { withImage } from '../image-source.js';
 import type { Command, Io } from '../command.js';
 
@@ -107,7 +107,8 @@ export const inspect: Command = {
       `  Labels:       ${c.Labels && Object.keys(c.Labels).length > 0 ? '' : '-'}`,
       ...Object.entries(c.Labels ?? {}).map(([k, v]) => `    ${k}=${v}`),
     ];
-    io.stdout.write(`${printable(lines.join('\n'))}\n`);
+    // Each line escaped on its own: text from the archive never adds or forges a line.
+    io.stdout.write(`${lines.map(printableLine).join('\n')}\n`);
     return 0;
   },
 };
