@@ -161,7 +161,7 @@ async function runSlot(slot: Slot, p: string): Promise<Record<string, Outcome>> 
   // config, both flavours (no rootfs: nothing written)
   for (const [flavor, version] of [['lxc', '5.0'], ['pve', '6.0.5']] as const) {
     const r = await cli(['config', archive, '--flavor', flavor, '--lxc-version', version, '-q', ...(slot.configArgs?.(p) ?? [])]);
-    const keys = r.status === 0 ? { stdout: flavor === 'lxc' ? lxcKeys(r.stdout) : parsePveText(r.stdout).map((e) => e.key) } : {};
+    const keys: Record<string, string[]> = r.status === 0 ? { stdout: flavor === 'lxc' ? lxcKeys(r.stdout) : parsePveText(r.stdout).map((e) => e.key) } : {};
     if (r.status === 0 && flavor === 'pve') {
       // Every pve line is a comment (URI-encoded), an option, or an lxc.* key: nothing else.
       for (const l of r.stdout.split('\n')) expect(l === '' || /^(#[\x20-\x7e]*|[a-z][a-z_]*\d*: \S.*|lxc\.[a-z0-9_.-]+: \S.*)$/.test(l), JSON.stringify(l)).toBe(true);

@@ -196,7 +196,8 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   add('lxc.signal.halt', signal.lxcValue);
   if (envRoute !== 'wrapper') {
     const key = envRoute === 'runtime' ? 'lxc.environment.runtime' : 'lxc.environment';
-    env.forEach((e) => {
+    // LXC sets container=lxc for init itself (the image sets no `container`, or the wrapper would carry it).
+    env.filter((e) => e !== 'container=lxc').forEach((e) => {
       encodeConfigValue(e, 'Env');
       add(key, e);
     });

@@ -1,8 +1,8 @@
-import { rmSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@oci2lxc/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLxcConfig, capabilitiesFor, DEFAULT_PATH, LxcConfigError, renderLxcConfig, type ImageConfig } from '../src/index.js';
+import { buildLxcConfig, capabilitiesFor, DEFAULT_PATH, LxcConfigError, renderLxcConfig, writeStartWrapper, type ImageConfig } from '../src/index.js';
 import { parseConfigText } from '../src/confvalue.js';
 import { splitInitCmd } from '../src/initcmd.js';
 import { busyboxRootfs } from './helpers.js';
@@ -124,7 +124,8 @@ describe('buildLxcConfig: env', () => {
     expect(plan.envRoute).toBe('runtime');
     expect(plan.wrapper).toBeUndefined();
     const read = parseConfigText(renderLxcConfig(plan, 'lxc')).filter((l) => l.key === 'lxc.environment.runtime').map((l) => l.value);
-    expect(read).toEqual([`PATH=${DEFAULT_PATH}`, 'container=lxc', ...env, 'HOME=/']);
+    // container=lxc is LXC's own: not written.
+    expect(read).toEqual([`PATH=${DEFAULT_PATH}`, ...env, 'HOME=/']);
   });
 
   it('stock LXC: env goes into the wrapper by default, lxc.environment only when asked', () => {
@@ -134,7 +135,7 @@ describe('buildLxcConfig: env', () => {
     expect(def.wrapper!.content).toContain(`'-i' '--' 'PATH=${DEFAULT_PATH}' 'container=lxc' 'A=1' 'HOME=/' '/a'\n`);
     const plain = buildLxcConfig({ Cmd: ['/a'], Env: ['A=1'] }, { capabilities: lxc5, envMode: 'plain' });
     expect(plain.envRoute).toBe('plain');
-    expect(get(plain, 'lxc.environment')).toEqual([`PATH=${DEFAULT_PATH}`, 'container=lxc', 'A=1', 'HOME=/']);
+    expect(get(plain, 'lxc.environment')).toEqual([`PATH=${DEFAULT_PATH}`, 'A=1', 'HOME=/']);
     expect(buildLxcConfig({ Cmd: ['/a'] }, { capabilities: lxc7, envMode: 'wrapper' }).envRoute).toBe('wrapper');
   });
 
@@ -160,6 +161,30 @@ describe('buildLxcConfig: env', () => {
   });
 });
 
+describe('buildLxcConfig: images without env, bash as /bin/sh', () => {
+  it('without env: shell exports under dash/busybox; refused clearly when /bin/sh is bash', () => {
+    const plan = buildLxcConfig({ Cmd: ['/a'], Env: ['A=1'] }, { capabilities: lxc5, rootfs: noEnv });
+    expect(plan.wrapper!.usesEnv).toBeUndefined();
+    expect(plan.wrapper!.content).toContain("export A='1'");
+    if (!existsSync('/bin/bash-static')) return;
+    const bashRoot = join(tmp.path, 'bash-noenv');
+    busyboxRootfs(bashRoot);
+    rmSync(join(bashRoot, 'bin/env'));
+    rmSync(join(bashRoot, 'bin/sh'));
+    copyFileSync('/bin/bash-static', join(bashRoot, 'bin/sh'));
+    expect(err(() => buildLxcConfig({ Cmd: ['/a'], Env: ['UID=1'] }, { capabilities: lxc5, rootfs: bashRoot })).code).toBe('UNSUPPORTED_SHELL');
+    // No wrapper needed: nothing to refuse.
+    expect(buildLxcConfig({ Cmd: ['/a'], Env: ['UID=1'] }, { capabilities: lxc7, rootfs: bashRoot }).envRoute).toBe('runtime');
+  });
+
+  it('a plan built without a rootfs assumes env; writing its wrapper into a rootfs without one is refused', () => {
+    const plan = buildLxcConfig({ Cmd: ['/a'], Env: ['A=1'] }, { capabilities: lxc5 });
+    expect(plan.wrapper!.usesEnv).toBe(true);
+    expect(err(() => writeStartWrapper(noEnv, plan)).code).toBe('NO_SHELL');
+    expect(existsSync(join(noEnv, '.oci2lxc'))).toBe(false);
+  });
+});
+
 describe('buildLxcConfig: cwd, user, signal, comments', () => {
   it('defaults: cwd /, root, SIGTERM always written (LXC default would be SIGPWR)', () => {
     const plan = buildLxcConfig({ Cmd: ['/a'] }, { capabilities: lxc7 });
@@ -180,6 +205,13 @@ describe('buildLxcConfig: cwd, user, signal, comments', () => {
     const old = buildLxcConfig({ Cmd: ['/a'], User: 'app' }, { capabilities: capabilitiesFor('4.0.9'), rootfs: root, envMode: 'plain' });
     expect(get(old, 'lxc.init.groups')).toEqual([]);
     expect(old.warnings.join('\n')).toMatch(/lxc\.init\.groups/);
+  });
+
+  it('WorkingDir is cleaned as Docker cleans it (filepath.Clean)', () => {
+    for (const [given, clean] of [['/a/../b', '/b'], ['/srv//app/', '/srv/app'], ['/./x/.', '/x'], ['/../..', '/']]) {
+      expect(buildLxcConfig({ Cmd: ['/a'], WorkingDir: given }, { capabilities: lxc7 }).cwd).toBe(clean);
+      expect(get(buildLxcConfig({ Cmd: ['/a'], WorkingDir: given }, { capabilities: lxc7 }), 'lxc.init.cwd')).toEqual([clean]);
+    }
   });
 
   it('rejects values LXC would read differently, naming the field', () => {
