@@ -111,3 +111,15 @@ describe('oci2lxc inspect: archive text cannot forge output lines', () => {
     expect(doc.image.config).toEqual(hostile);
   });
 });
+
+describe('oci2lxc inspect: moby StrSlice', () => {
+  it('shows Entrypoint/Cmd given as one string', () => {
+    const path = join(tmp.path, 'strslice.tar');
+    writeArchive({ images: [{ layers: [[file('x', 'x')]], config: { Entrypoint: '/bin/app' as unknown as string[], Cmd: 'a b' as unknown as string[] }, ref: 'app:1' }] }, path);
+    const r = runCli(['inspect', path, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { image: { config: Record<string, unknown> } };
+    expect(doc.image.config).toMatchObject({ Entrypoint: '/bin/app', Cmd: 'a b' });
+    expect(runCli(['inspect', path]).stdout).toMatch(/^ {2}Cmd: {10}a b$/m);
+  });
+});

@@ -36,6 +36,8 @@ export function runtimeConfigView(c: RuntimeConfig | undefined): Record<string, 
   for (const k of ['Entrypoint', 'Cmd', 'Env'] as const) {
     const v: unknown = c[k];
     if (v === null || isStrings(v)) out[k] = v;
+    // moby's StrSlice: Entrypoint and Cmd may be one string (one argument).
+    else if (k !== 'Env' && typeof v === 'string') out[k] = v;
   }
   for (const k of ['WorkingDir', 'User', 'StopSignal'] as const) {
     const v: unknown = c[k];
