@@ -162,9 +162,11 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
       }
     }
     // Every byte the wrapper carries must reach the program as it is: no lone surrogates.
-    [...argv, ...(wrapperEnv ? env : [])].forEach((v) => {
-      if (LONE_SURROGATE.test(v)) throw new LxcConfigError('INVALID_VALUE', `${show(v)} is not valid Unicode (a lone surrogate)`, argv.includes(v) ? fieldOf(argv.indexOf(v)) : 'Env');
-    });
+    const notUnicode = (v: string, field: string): void => {
+      if (LONE_SURROGATE.test(v)) throw new LxcConfigError('INVALID_VALUE', `${field} ${show(v)} is not valid Unicode (a lone surrogate)`, field);
+    };
+    argv.forEach((a, i) => notUnicode(a, fieldOf(i)));
+    if (wrapperEnv) env.forEach((e) => notUnicode(e, 'Env'));
   }
 
   let wrapper: StartWrapper | undefined;

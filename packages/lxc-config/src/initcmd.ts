@@ -43,6 +43,7 @@ export type InitCmdEncoding = { ok: true; value: string } | { ok: false; index: 
 function argProblem(arg: string, caps: Pick<LxcCapabilities, 'quotedInitCmd'>): { problem?: string; text?: string } {
   const control = /[\x00-\x08\x0a-\x1f\x7f]/.exec(arg);
   if (control) return { problem: `contains the control character ${JSON.stringify(control[0])}, which no config line can carry` };
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(arg)) return { problem: 'is not valid Unicode (a lone surrogate)' };
   if (!caps.quotedInitCmd) {
     if (arg === '') return { problem: 'is empty, and LXC < 6.0 splits lxc.init.cmd on spaces (an empty argument needs quote-aware splitting, LXC >= 6.0)' };
     if (arg.includes(' ')) return { problem: 'contains a space, and LXC < 6.0 splits lxc.init.cmd on spaces (quoting it needs LXC >= 6.0)' };

@@ -97,6 +97,9 @@ describe('buildLxcConfig: argv', () => {
     expect(buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5 }).wrapper!.content).toContain(`'-x' 'a b'\n`);
     expect(err(() => buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5, rootfs: noEnv })).code).toBe('UNREPRESENTABLE_ARGUMENT');
     expect(err(() => buildLxcConfig({ Cmd: ['/a=b', 'a b'] }, { capabilities: lxc5 })).code).toBe('UNREPRESENTABLE_ARGUMENT');
+    // A lone surrogate has no UTF-8 form: neither a config line nor the wrapper could carry it.
+    expect(err(() => buildLxcConfig({ Cmd: ['/a', 'x\ud800'] }, { capabilities: lxc5 })).field).toBe('Cmd[1]');
+    expect(err(() => buildLxcConfig({ Cmd: ['/a'], Env: ['A=\udc00'] }, { capabilities: lxc7 })).field).toBe('Env');
     // moby's StrSlice: a string is one argument.
     expect(buildLxcConfig({ Cmd: 'sh -c x' }, { capabilities: lxc7 }).argv).toEqual(['sh -c x']);
     expect(buildLxcConfig({ Entrypoint: '/bin/app', Cmd: ['x'] }, { capabilities: lxc7 }).argv).toEqual(['/bin/app', 'x']);
