@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { formatPlatform } from '@oci2lxc/oci-tar-image';
 import type { IdMap } from '@oci2lxc/oci-extract';
+import { ConfigDocument, type ConfigEntry } from '@oci2lxc/lxc-config';
 import type { Io } from './command.js';
 import { CliError } from './errors.js';
+import { printableLine } from './format.js';
 import { withImage, type Selection } from './image-source.js';
-import { baseConfigLines, missingBridges, type Network } from './lxc-host.js';
+import { baseConfigEntries, missingBridges, type Network } from './lxc-host.js';
 import { planContainer, targetCapabilities } from './lxc-plan.js';
 import { extractTo } from './commands/extract.js';
 import { version } from './version.js';
@@ -68,13 +70,30 @@ async function isRunning(name: string, lxcpath: string): Promise<boolean> {
   }
 }
 
-/** lxc.idmap lines for an id map (same ranges as the files were chowned with). */
-export function idmapLines(idMap: IdMap | undefined): string[] {
+/** lxc.idmap entries for an id map (same ranges as the files were chowned with). */
+export function idmapEntries(idMap: IdMap | undefined): ConfigEntry[] {
   if (!idMap) return [];
   return [
-    ...idMap.uid.map((r) => `lxc.idmap = u ${r.container} ${r.host} ${r.count}`),
-    ...idMap.gid.map((r) => `lxc.idmap = g ${r.container} ${r.host} ${r.count}`),
+    ...idMap.uid.map((r) => ({ key: 'lxc.idmap', value: `u ${r.container} ${r.host} ${r.count}` })),
+    ...idMap.gid.map((r) => ({ key: 'lxc.idmap', value: `g ${r.container} ${r.host} ${r.count}` })),
   ];
+}
+
+/**
+ * The container's own lines (everything but the image's): a header naming the archive, the host's
+ * base config, rootfs, hostname, id map. Built before anything is written, so a value no config
+ * line can carry (a newline in --lxcpath, …) is refused with nothing left behind.
+ */
+function containerDocument(o: CreateOptions, base: ConfigEntry[], finalDir: string): ConfigDocument {
+  const doc = new ConfigDocument().comment(`Created by oci2lxc ${version} from ${o.archivePath}`);
+  for (const e of base) {
+    if (e.value === '') doc.clear(e.key);
+    else doc.entry(e.key, e.value, e.key.startsWith('lxc.net.') ? '--network' : 'the host\'s default config');
+  }
+  doc.entry('lxc.rootfs.path', `dir:${join(finalDir, 'rootfs')}`, '--lxcpath');
+  doc.entry('lxc.uts.name', o.name, 'container name');
+  for (const e of idmapEntries(o.idMap)) doc.entry(e.key, e.value, '--idmap');
+  return doc;
 }
 
 export async function createContainer(o: CreateOptions): Promise<CreateResult> {
@@ -84,9 +103,10 @@ export async function createContainer(o: CreateOptions): Promise<CreateResult> {
     if (await isRunning(o.name, o.lxcpath)) throw new CliError('CONTAINER_RUNNING', `container '${o.name}' is running; stop it before replacing it`);
   }
   const { caps, assumed } = await targetCapabilities(o.lxcVersion);
-  const base = await baseConfigLines(o.network);
+  const base = await baseConfigEntries(o.network);
+  const header = containerDocument(o, base, finalDir);
   const bridgeWarnings = missingBridges(base).map((b) => `the network bridge '${b}' does not exist on this host: lxc-start will fail until it does (or use --network none|empty|veth:BRIDGE)`);
-  if (!o.quiet) for (const w of bridgeWarnings) o.io.stderr.write(`warning: ${w}\n`);
+  if (!o.quiet) for (const w of bridgeWarnings) o.io.stderr.write(`warning: ${printableLine(w)}\n`);
   await mkdir(o.lxcpath, { recursive: true });
   const staging = await mkdtemp(join(o.lxcpath, `.${o.name}.oci2lxc-`));
   try {
@@ -96,18 +116,13 @@ export async function createContainer(o: CreateOptions): Promise<CreateResult> {
     const result = await withImage(o.archivePath, o.selection, async (image) => {
       const stats = await extractTo(image, rootfs, o.io, { quiet: o.quiet, displayPath: join(finalDir, 'rootfs'), ...(o.idMap ? { idMap: o.idMap } : {}) });
       const plan = await planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: o.plainEnvironment });
-      if (!o.quiet) for (const w of plan.warnings) o.io.stderr.write(`warning: ${w}\n`);
-      const config = [
-        `# Created by oci2lxc ${version} from ${o.archivePath}`,
-        `# image ${image.refs.join(', ') || '(no name)'} ${formatPlatform(image.platform)} ${image.manifestDigest}`,
-        ...base,
-        `lxc.rootfs.path = dir:${join(finalDir, 'rootfs')}`,
-        `lxc.uts.name = ${o.name}`,
-        ...idmapLines(o.idMap),
-        '',
-        plan.text,
-      ].join('\n');
-      await writeFile(join(staging, 'config'), config.endsWith('\n') ? config : `${config}\n`, { mode: 0o640 });
+      if (!o.quiet) for (const w of plan.warnings) o.io.stderr.write(`warning: ${printableLine(w)}\n`);
+      const doc = new ConfigDocument()
+        .append(header)
+        .comment(`image ${image.refs.join(', ') || '(no name)'} ${formatPlatform(image.platform)} ${image.manifestDigest}`)
+        .blank()
+        .append(plan.document);
+      await writeFile(join(staging, 'config'), doc.render('lxc'), { mode: 0o640 });
       return {
         image: { refs: image.refs, platform: formatPlatform(image.platform), manifestDigest: image.manifestDigest, configDigest: image.configDigest },
         wrapper: plan.wrapperNeeded,

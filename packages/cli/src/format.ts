@@ -39,3 +39,11 @@ export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * {@link printable} for one output line: also escapes line feeds, so a name from an archive that
+ * contains "\n" cannot forge a line of its own (one output line per logical line).
+ */
+export function printableLine(text: string): string {
+  return printable(text).replace(/\n/g, '\\n');
+}

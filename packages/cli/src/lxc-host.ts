@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { parseConfigText, type ConfigEntry } from '@oci2lxc/lxc-config';
 
 const run = promisify(execFile);
 
@@ -37,31 +38,33 @@ export function parseNetwork(value: string | undefined): Network | undefined {
 
 /**
  * The base of a new container's config, as lxc-create writes it: the host's default config
- * (network lines replaced when a network was chosen) plus common.conf.
+ * (network entries replaced when a network was chosen) plus common.conf. Entries, not text: the
+ * caller adds them to a ConfigDocument, which checks every key and value (a bridge name from the
+ * command line included).
  */
-export async function baseConfigLines(network: Network): Promise<string[]> {
+export async function baseConfigEntries(network: Network): Promise<ConfigEntry[]> {
   const path = (await lxcConfigValue('lxc.default_config')) ?? '/etc/lxc/default.conf';
-  let lines: string[] = [];
+  let text = '';
   try {
-    lines = readFileSync(path, 'utf8').split('\n');
+    text = readFileSync(path, 'utf8');
   } catch {
-    lines = [];
+    text = '';
   }
-  const isNet = (l: string) => /^\s*lxc\.net(\.|\s|=)/.test(l);
-  const out = lines.filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#') && (network.type === 'default' || !isNet(l)));
-  if (network.type === 'none' || network.type === 'empty') out.push(`lxc.net.0.type = ${network.type}`);
-  if (network.type === 'veth') out.push('lxc.net.0.type = veth', `lxc.net.0.link = ${network.link}`, 'lxc.net.0.flags = up');
+  // Read the host's file with LXC's own line rules: what LXC would have read is what we copy.
+  const isNet = (key: string) => /^lxc\.net(\.|$)/.test(key);
+  const out = parseConfigText(text).filter((e) => network.type === 'default' || !isNet(e.key));
+  if (network.type === 'none' || network.type === 'empty') out.push({ key: 'lxc.net.0.type', value: network.type });
+  if (network.type === 'veth') out.push({ key: 'lxc.net.0.type', value: 'veth' }, { key: 'lxc.net.0.link', value: network.link }, { key: 'lxc.net.0.flags', value: 'up' });
   const dir = templateConfigDir();
-  if (dir) out.push(`lxc.include = ${dir}/common.conf`);
+  if (dir) out.push({ key: 'lxc.include', value: `${dir}/common.conf` });
   return out;
 }
 
 /** Bridges the config's veth networks name that this host does not have (lxc-start would fail). */
-export function missingBridges(lines: readonly string[]): string[] {
+export function missingBridges(entries: readonly ConfigEntry[]): string[] {
   const out: string[] = [];
-  for (const l of lines) {
-    const m = /^\s*lxc\.net\.\d+\.link\s*=\s*(\S+)\s*$/.exec(l);
-    if (m && !existsSync(`/sys/class/net/${m[1]}`)) out.push(m[1]!);
+  for (const e of entries) {
+    if (/^lxc\.net\.\d+\.link$/.test(e.key) && !/[/\0]/.test(e.value) && e.value !== '.' && e.value !== '..' && !existsSync(`/sys/class/net/${e.value}`)) out.push(e.value);
   }
   return out;
 }

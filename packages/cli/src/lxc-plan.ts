@@ -1,7 +1,7 @@
 // Image config → LXC config text (and the start wrapper), through @oci2lxc/lxc-config.
 import { existsSync } from 'node:fs';
 import type { Image } from '@oci2lxc/oci-tar-image';
-import { buildLxcConfig, capabilitiesFor, detectCapabilities, ensureDirectoryInRoot, renderLxcConfig, writeStartWrapper, type LxcCapabilities } from '@oci2lxc/lxc-config';
+import { buildLxcConfig, capabilitiesFor, detectCapabilities, ensureDirectoryInRoot, planDocument, writeStartWrapper, type ConfigDocument, type LxcCapabilities } from '@oci2lxc/lxc-config';
 
 // Proxmox's lxc-pve backports lxc.environment.runtime from 6.0.5-3 on (see @oci2lxc/lxc-config).
 const PVE_LXC = '6.0.5';
@@ -47,6 +47,8 @@ export interface PlanOptions {
 
 export interface PlanOutput {
   text: string;
+  /** The plan's lines, for a caller that writes them into a larger config document. */
+  document: ConfigDocument;
   wrapperNeeded: boolean;
   warnings: string[];
   json: Record<string, unknown>;
@@ -57,20 +59,27 @@ export function imageName(image: Image): string {
 }
 
 export async function planContainer(image: Image, o: PlanOptions): Promise<PlanOutput> {
-  const cwd = image.config.config?.WorkingDir;
-  // Docker creates a missing WorkingDir at start; LXC refuses to start without it.
-  if (o.writeWrapper && o.rootfs !== undefined && typeof cwd === 'string' && cwd.startsWith('/')) ensureDirectoryInRoot(o.rootfs, cwd);
+  const create = o.writeWrapper && o.rootfs !== undefined;
   const plan = buildLxcConfig(image.config.config ?? {}, {
     capabilities: o.caps,
     ...(o.rootfs !== undefined ? { rootfs: o.rootfs } : {}),
     envMode: o.plainEnvironment ? 'plain' : 'auto',
     imageName: imageName(image),
+    target: o.flavor,
+    ...(create ? { createWorkingDir: true } : {}),
   });
+  // Rendering checks every key and value: only then is anything written into the rootfs.
+  const document = planDocument(plan, o.flavor);
+  const text = document.render(o.flavor);
   let wrapperPath: string | undefined;
-  if (o.writeWrapper && o.rootfs !== undefined) wrapperPath = writeStartWrapper(o.rootfs, plan);
-  const text = renderLxcConfig(plan, o.flavor);
+  if (create) {
+    // Docker creates a missing WorkingDir at start; LXC refuses to start without it.
+    ensureDirectoryInRoot(o.rootfs!, plan.cwd);
+    wrapperPath = writeStartWrapper(o.rootfs!, plan);
+  }
   return {
     text,
+    document,
     wrapperNeeded: plan.wrapper !== undefined,
     warnings: plan.warnings,
     json: {

@@ -3,6 +3,7 @@
 // lxc-create has already made <path>/config (default config) and an empty rootfs; the template
 // fills the rootfs and appends the image's lines to the config, like LXC's own `oci` template.
 import { appendFile, readFile } from 'node:fs/promises';
+import { ConfigDocument } from '@oci2lxc/lxc-config';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Io } from './command.js';
@@ -76,17 +77,18 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     const containerPath = resolve(v.path);
     const rootfs = resolve(v.rootfs ?? join(containerPath, 'rootfs'));
     const { caps } = await targetCapabilities(lxcVersion);
+    // The container's own lines first: a value no config line can carry is refused before extraction.
+    const configPath = join(containerPath, 'config');
+    const existing = await readFile(configPath, 'utf8').catch(() => '');
+    const doc = new ConfigDocument().blank().comment(`oci2lxc ${version} template: ${resolve(v.archive)}`);
+    const dir = templateConfigDir();
+    if (dir && !existing.includes(`${dir}/common.conf`)) doc.entry('lxc.include', `${dir}/common.conf`);
+    if (v.name && !/^\s*lxc\.uts\.name\s*=/m.test(existing)) doc.entry('lxc.uts.name', v.name, '--name');
     const plan = await withImage(resolve(v.archive), { platform: v.platform, ref: v.ref }, async (image) => {
       await extractTo(image, rootfs, io, { quiet: !!v.quiet });
       return planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'] });
     });
-    const configPath = join(containerPath, 'config');
-    const existing = await readFile(configPath, 'utf8').catch(() => '');
-    const extra: string[] = [`# oci2lxc ${version} template: ${resolve(v.archive)}`];
-    const dir = templateConfigDir();
-    if (dir && !existing.includes(`${dir}/common.conf`)) extra.push(`lxc.include = ${dir}/common.conf`);
-    if (v.name && !/^\s*lxc\.uts\.name\s*=/m.test(existing)) extra.push(`lxc.uts.name = ${v.name}`);
-    await appendFile(configPath, `\n${extra.join('\n')}\n${plan.text}`);
+    await appendFile(configPath, doc.append(plan.document).render('lxc'));
     return 0;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

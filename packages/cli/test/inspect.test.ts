@@ -74,3 +74,52 @@ describe('oci2lxc inspect', () => {
     expect(doc.image.config.Cmd).toEqual(['a b', '']);
   });
 });
+
+describe('oci2lxc inspect: archive text cannot forge output lines', () => {
+  const forged = 'Manifest:  sha256:forged';
+  const hostile = {
+    Entrypoint: ['/bin/app', `x\n${forged}`],
+    Cmd: [`\r${forged}`],
+    Env: [`A=1\n${forged}`],
+    WorkingDir: `/srv\n${forged}`,
+    User: `u\u2028${forged}`,
+    Labels: { [`k\n${forged}`]: `v\n${forged}\x1b[2J` },
+    ExposedPorts: { [`80/tcp\n${forged}`]: {} },
+  };
+  const path = join(tmp.path, 'forge.tar');
+  writeArchive({ images: [{ layers: [[file('x', 'x')]], config: hostile, ref: `app:1\n${forged}` }] }, path);
+  const benignPath = join(tmp.path, 'benign.tar');
+  const benign = { ...hostile, Entrypoint: ['/bin/app', 'x'], Cmd: ['y'], Env: ['A=1'], WorkingDir: '/srv', User: 'u', Labels: { k: 'v' }, ExposedPorts: { '80/tcp': {} } };
+  writeArchive({ images: [{ layers: [[file('x', 'x')]], config: benign, ref: 'app:1' }] }, benignPath);
+
+  it('text mode: one output line per logical line, the hostile text escaped', () => {
+    const r = runCli(['inspect', path, '--ref', `app:1\n${forged}`]);
+    expect(r.status, r.stderr).toBe(0);
+    const b = runCli(['inspect', benignPath]);
+    expect(r.stdout.split('\n')).toHaveLength(b.stdout.split('\n').length);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('Manifest:'))).toHaveLength(1);
+    expect(r.stdout).toContain(`app:1\\n${forged}`);
+    expect(r.stdout).toContain(`\\u2028${forged}`);
+    expect(r.stdout).not.toMatch(/[\r\x1b\u2028]/);
+  });
+
+  it('--json stays exact', () => {
+    const r = runCli(['inspect', path, '--ref', `app:1\n${forged}`, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { image: { refs: string[]; config: Record<string, unknown> } };
+    expect(doc.image.refs).toEqual([`app:1\n${forged}`]);
+    expect(doc.image.config).toEqual(hostile);
+  });
+});
+
+describe('oci2lxc inspect: moby StrSlice', () => {
+  it('shows Entrypoint/Cmd given as one string', () => {
+    const path = join(tmp.path, 'strslice.tar');
+    writeArchive({ images: [{ layers: [[file('x', 'x')]], config: { Entrypoint: '/bin/app' as unknown as string[], Cmd: 'a b' as unknown as string[] }, ref: 'app:1' }] }, path);
+    const r = runCli(['inspect', path, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { image: { config: Record<string, unknown> } };
+    expect(doc.image.config).toMatchObject({ Entrypoint: '/bin/app', Cmd: 'a b' });
+    expect(runCli(['inspect', path]).stdout).toMatch(/^ {2}Cmd: {10}a b$/m);
+  });
+});

@@ -1,8 +1,9 @@
 import { configValueProblem, encodeConfigValue } from './confvalue.js';
 import { buildEnv } from './env.js';
+import { posix } from 'node:path';
 import { LxcConfigError, show } from './errors.js';
 import { encodeInitCmd } from './initcmd.js';
-import { isDirectoryInRoot, isExecutableInRoot } from './rootfs.js';
+import { isBashInRoot, isDirectoryInRoot, isExecutableInRoot } from './rootfs.js';
 import { renderWrapper, SHELL_NAME } from './shell.js';
 import { parseSignal } from './signal.js';
 import type { EnvRoute, ImageConfig, LxcCapabilities, LxcConfigLine, LxcPlan, StartWrapper } from './types.js';
@@ -26,14 +27,28 @@ export interface BuildOptions {
   imageName?: string;
   /** Path of the start wrapper inside the container. Default `/.oci2lxc/init`. */
   wrapperPath?: string;
+  /**
+   * Which file the plan is rendered into. `pve`: environment names pve-container's `env` option
+   * refuses (anything but `\w+`) go through the start wrapper instead of `lxc.environment.runtime`.
+   */
+  target?: 'lxc' | 'pve';
+  /** The caller creates a missing WorkingDir ({@link ensureDirectoryInRoot}) once the plan is built: no warning about it. */
+  createWorkingDir?: boolean;
 }
 
 /** Where the start wrapper goes unless told otherwise. */
 export const DEFAULT_WRAPPER_PATH = '/.oci2lxc/init';
 const SHELL = '/bin/sh';
+/** Where the wrapper looks for `env` in the rootfs, in this order. */
+const ENV_TOOLS = ['/usr/bin/env', '/bin/env'];
+/** pve-container's `env` option: `\w+=…` names (Perl \w on bytes). */
+const PVE_ENV_NAME = /^\w+$/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+// moby's StrSlice: a JSON string is accepted as a one-element list.
 function stringArray(value: unknown, field: string): string[] {
   if (value === undefined || value === null) return [];
+  if (typeof value === 'string') return [value];
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
     throw new LxcConfigError('INVALID_VALUE', `${field} is not an array of strings`, field);
   }
@@ -70,11 +85,26 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   const env = buildEnv(image.Env, user.home);
   const signal = parseSignal(image.StopSignal || 'SIGTERM');
 
-  const cwd = image.WorkingDir || '/';
-  if (!cwd.startsWith('/')) throw new LxcConfigError('INVALID_VALUE', `WorkingDir ${show(cwd)} is not an absolute path`, 'WorkingDir');
-  const cwdValue = encodeConfigValue(cwd, 'WorkingDir');
-  if (rootfs && !isDirectoryInRoot(rootfs, cwd)) {
+  const rawCwd = image.WorkingDir || '/';
+  if (!rawCwd.startsWith('/')) throw new LxcConfigError('INVALID_VALUE', `WorkingDir ${show(rawCwd)} is not an absolute path`, 'WorkingDir');
+  encodeConfigValue(rawCwd, 'WorkingDir');
+  // Docker cleans WorkingDir lexically (filepath.Clean): `/a/../b` is `/b`, and `/a` is never made.
+  const cwd = cleanPath(rawCwd);
+  if (rootfs && !options.createWorkingDir && !isDirectoryInRoot(rootfs, cwd)) {
     warnings.push(`WorkingDir ${show(cwd)} does not exist in the rootfs; LXC fails to start unless it is created`);
+  }
+
+  // Tools the wrapper can use, looked up chroot-style; without a rootfs, where images usually have them.
+  const envTool = rootfs ? ENV_TOOLS.find((p) => isExecutableInRoot(rootfs, p)) : ENV_TOOLS[0];
+  const bashShell = rootfs !== undefined && isBashInRoot(rootfs);
+
+  // argv route.
+  const encoded = encodeInitCmd(argv, caps);
+  let argvProblem: StartWrapper['argvProblem'];
+  const reasons: string[] = [];
+  if (!encoded.ok) {
+    argvProblem = { field: fieldOf(encoded.index), reason: encoded.reason };
+    reasons.push(`argv: ${argvProblem.field} ${show(argv[encoded.index]!)} ${encoded.reason}`);
   }
 
   // Environment route.
@@ -82,41 +112,61 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   const envProblem = env
     .map((e, i) => ({ e, i, p: configValueProblem(e) }))
     .find((x) => x.p !== undefined || /^[ \t'"]/.test(x.e));
+  const pveBadName = options.target === 'pve' ? env.find((e) => !PVE_ENV_NAME.test(e.slice(0, e.indexOf('=')))) : undefined;
+  const imageSetsContainer = (image.Env ?? []).some((e) => typeof e === 'string' && e.startsWith('container='));
   let envRoute: EnvRoute;
-  const reasons: string[] = [];
   if (mode === 'wrapper') {
     envRoute = 'wrapper';
     reasons.push('environment: the caller asked for it to be set by the wrapper');
   } else if (envProblem) {
     envRoute = 'wrapper';
     reasons.push(`environment: ${show(envProblem.e)} ${envProblem.p ?? 'starts with whitespace or a quote'}`);
+  } else if (argvProblem && envTool) {
+    envRoute = 'wrapper';
+    reasons.push('environment: set by the wrapper too, so that no shell can alter it on the way');
+  } else if (imageSetsContainer) {
+    // LXC sets container=lxc for init after the config's environment: only the wrapper keeps the image's value.
+    envRoute = 'wrapper';
+    reasons.push('environment: the image sets "container", which LXC would overwrite with container=lxc');
+  } else if (caps.environmentRuntime && pveBadName !== undefined) {
+    envRoute = 'wrapper';
+    reasons.push(`environment: ${show(pveBadName.slice(0, pveBadName.indexOf('=')))} is not a name pve-container's env option accepts (\\w+)`);
   } else if (caps.environmentRuntime) envRoute = 'runtime';
   else if (mode === 'plain') envRoute = 'plain';
   else {
     envRoute = 'wrapper';
     reasons.push(`environment: LXC ${caps.lxcVersion} has no lxc.environment.runtime, and lxc.environment would also reach hook scripts`);
   }
-  if (envRoute === 'wrapper') {
-    env.forEach((e) => {
-      const name = e.slice(0, e.indexOf('='));
-      if (!SHELL_NAME.test(name)) {
-        const i = (image.Env ?? []).findIndex((x) => x.startsWith(`${name}=`));
-        const field = i >= 0 ? `Env[${i}]` : 'Env';
-        throw new LxcConfigError('INVALID_VALUE', `${field}: the name ${show(name)} cannot be exported by ${SHELL}; it needs lxc.environment.runtime (LXC >= 7.0) or envMode 'plain'`, field);
+  const wrapperEnv = envRoute === 'wrapper';
+  if (reasons.length > 0) {
+    if (envTool && wrapperEnv) {
+      // `env` would take a program name containing "=" for one more NAME=VALUE.
+      if (argv[0]!.includes('=')) throw new LxcConfigError('UNREPRESENTABLE_ARGUMENT', `${fieldOf(0)} ${show(argv[0]!)} contains "=", which ${envTool} would read as a variable, and the start wrapper is needed (${reasons.join('; ')})`, fieldOf(0));
+    } else {
+      if (bashShell) {
+        throw new LxcConfigError('UNSUPPORTED_SHELL', `the image's /bin/sh is bash, which alters or refuses variables such as UID, EUID, RANDOM, SHELLOPTS in what it exports, and it has no ${ENV_TOOLS.join(' or ')} to set the environment exactly; the start wrapper is needed because ${reasons.join('; ')}`, 'Env');
       }
-    });
-  }
-
-  // argv route.
-  const encoded = encodeInitCmd(argv, caps);
-  let argvProblem: StartWrapper['argvProblem'];
-  if (!encoded.ok) {
-    argvProblem = { field: fieldOf(encoded.index), reason: encoded.reason };
-    reasons.unshift(`argv: ${argvProblem.field} ${show(argv[encoded.index]!)} ${encoded.reason}`);
-  }
-  if (reasons.length > 0 && argv[0]!.startsWith('-')) {
-    // dash's exec has no "--", bash's exec parses options: no portable way to exec such a name.
-    throw new LxcConfigError('UNREPRESENTABLE_ARGUMENT', `${fieldOf(0)} ${show(argv[0]!)} starts with "-", which the start wrapper's exec cannot run (${reasons.join('; ')})`, fieldOf(0));
+      if (wrapperEnv) {
+        env.forEach((e) => {
+          const name = e.slice(0, e.indexOf('='));
+          if (!SHELL_NAME.test(name)) {
+            const i = (image.Env ?? []).findIndex((x) => x.startsWith(`${name}=`));
+            const field = i >= 0 ? `Env[${i}]` : 'Env';
+            throw new LxcConfigError('INVALID_VALUE', `${field}: the name ${show(name)} cannot be exported by ${SHELL}, and the image has no ${ENV_TOOLS.join(' or ')}; it needs lxc.environment.runtime (LXC >= 7.0) or envMode 'plain'`, field);
+          }
+        });
+      }
+      if (argv[0]!.startsWith('-')) {
+        // dash's exec has no "--", bash's exec parses options: no portable way to exec such a name.
+        throw new LxcConfigError('UNREPRESENTABLE_ARGUMENT', `${fieldOf(0)} ${show(argv[0]!)} starts with "-", which the start wrapper's exec cannot run without env (${reasons.join('; ')})`, fieldOf(0));
+      }
+    }
+    // Every byte the wrapper carries must reach the program as it is: no lone surrogates.
+    const notUnicode = (v: string, field: string): void => {
+      if (LONE_SURROGATE.test(v)) throw new LxcConfigError('INVALID_VALUE', `${field} ${show(v)} is not valid Unicode (a lone surrogate)`, field);
+    };
+    argv.forEach((a, i) => notUnicode(a, fieldOf(i)));
+    if (wrapperEnv) env.forEach((e) => notUnicode(e, 'Env'));
   }
 
   let wrapper: StartWrapper | undefined;
@@ -125,7 +175,9 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
     if (!path.startsWith('/') || configValueProblem(path) || path.includes(' ') || /^['"]/.test(path)) {
       throw new LxcConfigError('INVALID_VALUE', `wrapperPath ${show(path)} must be an absolute path without spaces or quotes`, 'wrapperPath');
     }
-    wrapper = { path, content: renderWrapper(argv, envRoute === 'wrapper' ? env : undefined, reasons), reasons };
+    const useEnv = wrapperEnv && envTool !== undefined;
+    wrapper = { path, content: renderWrapper(argv, wrapperEnv ? env : undefined, reasons, useEnv ? ENV_TOOLS : undefined), reasons };
+    if (useEnv) wrapper.usesEnv = true;
     if (argvProblem) wrapper.argvProblem = argvProblem;
     if (rootfs) assertShell(rootfs, wrapper);
   }
@@ -135,7 +187,7 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
     lines.push({ key, value });
   };
   add('lxc.init.cmd', wrapper ? wrapper.path : (encoded as { value: string }).value);
-  add('lxc.init.cwd', cwdValue);
+  add('lxc.init.cwd', cwd);
   add('lxc.init.uid', String(user.uid));
   add('lxc.init.gid', String(user.gid));
   if (user.groups.length > 0) {
@@ -146,7 +198,11 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   add('lxc.signal.halt', signal.lxcValue);
   if (envRoute !== 'wrapper') {
     const key = envRoute === 'runtime' ? 'lxc.environment.runtime' : 'lxc.environment';
-    env.forEach((e) => add(key, encodeConfigValue(e, 'Env')));
+    // LXC sets container=lxc for init itself (the image sets no `container`, or the wrapper would carry it).
+    env.filter((e) => e !== 'container=lxc').forEach((e) => {
+      encodeConfigValue(e, 'Env');
+      add(key, e);
+    });
   }
 
   return {
@@ -167,6 +223,9 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
 
 /** Throw NO_SHELL / UNREPRESENTABLE_ARGUMENT when the rootfs has no /bin/sh to run the wrapper. */
 export function assertShell(rootfs: string, wrapper: StartWrapper): void {
+  if (wrapper.usesEnv && !ENV_TOOLS.some((t) => isExecutableInRoot(rootfs, t))) {
+    throw new LxcConfigError('NO_SHELL', `the start wrapper sets the environment with env, and the image has neither ${ENV_TOOLS.join(' nor ')} (build the plan with this rootfs)`, 'Env');
+  }
   if (isExecutableInRoot(rootfs, SHELL)) return;
   if (wrapper.argvProblem) {
     const p = wrapper.argvProblem;
@@ -175,16 +234,19 @@ export function assertShell(rootfs: string, wrapper: StartWrapper): void {
   throw new LxcConfigError('NO_SHELL', `the image has no ${SHELL} for the start wrapper, which is needed because ${wrapper.reasons.join('; ')}`, 'Env');
 }
 
-function oneLine(s: string): string {
-  return /[\x00-\x1f\x7f]/.test(s) ? JSON.stringify(s) : s;
+/** Go's filepath.Clean for an absolute path: `.`/`..`/`//` resolved lexically, no trailing `/`. */
+function cleanPath(p: string): string {
+  const n = posix.normalize(p);
+  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
 
+// Raw text: the config encoder escapes comments when it renders them.
 function describe(image: ImageConfig, imageName: string): string[] {
-  const out = [`oci2lxc: generated from ${oneLine(imageName)}`];
+  const out = [`oci2lxc: generated from ${imageName}`];
   const ports = Object.keys(image.ExposedPorts ?? {});
-  if (ports.length) out.push(`ExposedPorts: ${ports.map(oneLine).join(' ')}`);
+  if (ports.length) out.push(`ExposedPorts: ${ports.join(' ')}`);
   const volumes = Object.keys(image.Volumes ?? {});
-  if (volumes.length) out.push(`Volumes: ${volumes.map(oneLine).join(' ')}`);
-  for (const [k, v] of Object.entries(image.Labels ?? {})) out.push(`Label ${oneLine(k)}=${oneLine(String(v))}`);
+  if (volumes.length) out.push(`Volumes: ${volumes.join(' ')}`);
+  for (const [k, v] of Object.entries(image.Labels ?? {})) out.push(`Label ${k}=${String(v)}`);
   return out;
 }

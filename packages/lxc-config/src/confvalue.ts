@@ -20,6 +20,8 @@ export function configValueProblem(value: string): string | undefined {
   if (value === '') return 'is empty (an empty value clears the key in LXC)';
   const c = CONTROL.exec(value);
   if (c) return `contains the control character ${show(c[0])}, which cannot appear in a config line`;
+  // A lone surrogate has no UTF-8 form: it would be written as U+FFFD, not as the image says.
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value)) return 'is not valid Unicode (a lone surrogate)';
   if (/^[ \t]/.test(value)) return 'starts with whitespace, which LXC trims';
   if (/[ \t]$/.test(value)) return 'ends with whitespace, which LXC trims';
   return undefined;

@@ -10,3 +10,6 @@ export { parseSignal } from './signal.js';
 export { shellQuote } from './shell.js';
 export { splitInitCmd } from './initcmd.js';
 export { DEFAULT_PATH } from './env.js';
+export { ConfigDocument, escapeComment, parsePveText, PVE_DESCRIPTION_LIMIT, type ConfigEntry, type ConfigFlavor } from './document.js';
+export { planDocument } from './render.js';
+export { configValueProblem, encodeConfigValue, parseConfigText } from './confvalue.js';

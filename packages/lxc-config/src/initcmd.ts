@@ -43,6 +43,7 @@ export type InitCmdEncoding = { ok: true; value: string } | { ok: false; index: 
 function argProblem(arg: string, caps: Pick<LxcCapabilities, 'quotedInitCmd'>): { problem?: string; text?: string } {
   const control = /[\x00-\x08\x0a-\x1f\x7f]/.exec(arg);
   if (control) return { problem: `contains the control character ${JSON.stringify(control[0])}, which no config line can carry` };
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(arg)) return { problem: 'is not valid Unicode (a lone surrogate)' };
   if (!caps.quotedInitCmd) {
     if (arg === '') return { problem: 'is empty, and LXC < 6.0 splits lxc.init.cmd on spaces (an empty argument needs quote-aware splitting, LXC >= 6.0)' };
     if (arg.includes(' ')) return { problem: 'contains a space, and LXC < 6.0 splits lxc.init.cmd on spaces (quoting it needs LXC >= 6.0)' };
@@ -54,7 +55,7 @@ function argProblem(arg: string, caps: Pick<LxcCapabilities, 'quotedInitCmd'>): 
   return { problem: 'needs quoting but contains both \' and ", and lxc.init.cmd has no escape character in any LXC version' };
 }
 
-/** Encode argv as an `lxc.init.cmd` value, checked against the {@link splitInitCmd} model. */
+/** Encode argv as the `lxc.init.cmd` value LXC must read (the config encoder adds line quoting), checked against the {@link splitInitCmd} model. */
 export function encodeInitCmd(argv: string[], caps: Pick<LxcCapabilities, 'quotedInitCmd'>): InitCmdEncoding {
   const parts: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -69,11 +70,10 @@ export function encodeInitCmd(argv: string[], caps: Pick<LxcCapabilities, 'quote
     const index = /^[ \t]/.test(joined) ? 0 : argv.length - 1;
     return { ok: false, index, reason: `${index === 0 ? 'starts' : 'ends'} with a tab, which LXC trims from the config line` };
   }
-  const value = encodeConfigValue(joined, 'lxc.init.cmd');
   // Belt and braces: what LXC will read back must be exactly argv.
-  const read = splitInitCmd(parseConfigLine(`lxc.init.cmd = ${value}`)!.value, caps);
+  const read = splitInitCmd(parseConfigLine(`lxc.init.cmd = ${encodeConfigValue(joined, 'lxc.init.cmd')}`)!.value, caps);
   if (read.length !== argv.length || read.some((a, i) => a !== argv[i])) {
     return { ok: false, index: 0, reason: 'does not survive LXC parsing of lxc.init.cmd' };
   }
-  return { ok: true, value };
+  return { ok: true, value: joined };
 }

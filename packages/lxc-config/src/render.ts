@@ -1,6 +1,7 @@
+import { ConfigDocument, type ConfigFlavor } from './document.js';
 import type { LxcPlan } from './types.js';
 
-/** Options of {@link renderLxcConfig}. */
+/** Options of {@link renderLxcConfig} and {@link planDocument}. */
 export interface RenderOptions {
   /**
    * pve flavour only: write the command as pve's `entrypoint:` option (default; pve-container >=
@@ -9,38 +10,31 @@ export interface RenderOptions {
   pveInitCmd?: 'entrypoint' | 'raw';
 }
 
-// PVE::ParseUtils::encode_text: pct.conf comment lines are the description, URI-decoded on read.
-function pveEncodeText(text: string): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    const safe = (byte >= 0x20 && byte <= 0x24) || (byte >= 0x26 && byte <= 0x39) || (byte >= 0x3b && byte <= 0x7e);
-    out += safe ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+/**
+ * A plan as a {@link ConfigDocument}: its comments, then (pve) `cmode: console` and `entrypoint:`,
+ * then its LXC keys. Append it to a document of your own to add more lines around it.
+ */
+export function planDocument(plan: Pick<LxcPlan, 'comments' | 'lines' | 'console'>, flavor: ConfigFlavor, options: RenderOptions = {}): ConfigDocument {
+  const doc = new ConfigDocument();
+  for (const c of plan.comments) doc.comment(c);
+  if (flavor === 'pve' && plan.console) doc.option('cmode', 'console');
+  const raw = options.pveInitCmd === 'raw';
+  for (const l of plan.lines) {
+    if (flavor === 'pve' && l.key === 'lxc.init.cmd' && !raw) {
+      // pve's default entrypoint is /sbin/init; writing it would only make it explicit.
+      if (l.value !== '/sbin/init') doc.option('entrypoint', l.value, 'lxc.init.cmd');
+      continue;
+    }
+    doc.entry(l.key, l.value);
   }
-  return out;
+  return doc;
 }
 
 /**
  * Render a plan as text: `lxc` → lines for an LXC config file (`key = value`); `pve` → a fragment
  * for /etc/pve/lxc/<vmid>.conf (`cmode: console`, `entrypoint: …`, raw `lxc.*: value` keys,
- * comments as the description).
+ * comments as the description). Same as `planDocument(plan, flavor, options).render(flavor)`.
  */
-export function renderLxcConfig(plan: LxcPlan, flavor: 'lxc' | 'pve', options: RenderOptions = {}): string {
-  const out: string[] = [];
-  if (flavor === 'lxc') {
-    for (const c of plan.comments) out.push(`# ${c}`);
-    for (const l of plan.lines) out.push(`${l.key} = ${l.value}`);
-    return `${out.join('\n')}\n`;
-  }
-  for (const c of plan.comments) out.push(`#${pveEncodeText(c)}`);
-  if (plan.console) out.push('cmode: console');
-  const raw = options.pveInitCmd === 'raw';
-  for (const l of plan.lines) {
-    if (l.key === 'lxc.init.cmd' && !raw) {
-      // pve's default entrypoint is /sbin/init; writing it would only make it explicit.
-      if (l.value !== '/sbin/init') out.push(`entrypoint: ${l.value}`);
-      continue;
-    }
-    out.push(`${l.key}: ${l.value}`);
-  }
-  return `${out.join('\n')}\n`;
+export function renderLxcConfig(plan: Pick<LxcPlan, 'comments' | 'lines' | 'console'>, flavor: ConfigFlavor, options: RenderOptions = {}): string {
+  return planDocument(plan, flavor, options).render(flavor);
 }

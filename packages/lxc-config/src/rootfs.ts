@@ -104,6 +104,18 @@ export function readFileInRoot(rootfs: string, path: string): Buffer | undefined
   }
 }
 
+/**
+ * Is the rootfs's /bin/sh bash (as RHEL, UBI, Fedora, Amazon Linux have it)? Judged by bash's own
+ * BASH_VERSINFO variable name in the binary, which dash and busybox do not contain.
+ */
+export function isBashInRoot(rootfs: string): boolean {
+  try {
+    return readFileInRoot(rootfs, '/bin/sh')?.includes('BASH_VERSINFO') ?? false;
+  } catch {
+    return false;
+  }
+}
+
 /** Is `path` inside the rootfs an executable regular file (as the container would see it)? */
 export function isExecutableInRoot(rootfs: string, path: string): boolean {
   const opened = openInRoot(rootfs, path);

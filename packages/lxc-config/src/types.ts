@@ -1,10 +1,13 @@
+import type { ConfigDocument } from './document.js';
 /**
  * The part of an OCI image config (`config` object of the image configuration JSON) this package
  * reads. Structurally compatible with the OCI image-spec and Docker's `ContainerConfig`.
  */
 export interface ImageConfig {
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
+  /** A list, or (as moby's StrSlice accepts) one string, which is one argument. */
+  Entrypoint?: string[] | string | null;
+  /** A list, or one string (one argument), as for Entrypoint. */
+  Cmd?: string[] | string | null;
   Env?: string[] | null;
   WorkingDir?: string | null;
   User?: string | null;
@@ -26,7 +29,7 @@ export interface LxcCapabilities {
   initGroups: boolean;
 }
 
-/** One generated config line. `value` is the exact text after `=` (or `:` for pve); LXC reads it as intended. */
+/** One generated config entry. `value` is exactly what LXC must read; the config encoder ({@link ConfigDocument}) adds any quoting the line needs. */
 export interface LxcConfigLine {
   key: string;
   value: string;
@@ -40,6 +43,8 @@ export interface StartWrapper {
   content: string;
   /** Why the wrapper is needed, in words. */
   reasons: string[];
+  /** True when the wrapper sets the environment through the image's `env -i` (`/usr/bin/env` or `/bin/env`), not through shell exports. */
+  usesEnv?: boolean;
   /** Set when argv could not be written into `lxc.init.cmd`: which argument and why. */
   argvProblem?: { field: string; reason: string };
 }
@@ -48,7 +53,10 @@ export interface StartWrapper {
 export interface ResolvedUser {
   uid: number;
   gid: number;
-  /** Supplementary groups (Docker: groups that list the user by name, only when no group was given). */
+  /**
+   * Supplementary groups, as moby sets them: the primary gid first, then the groups that list the
+   * user by name (only when no group was given); empty when there are none of the latter.
+   */
   groups: number[];
   /** User name when found in /etc/passwd. */
   name?: string;
@@ -80,7 +88,7 @@ export interface LxcPlan {
   signal: ParsedSignal;
   /** LXC config lines, in order. */
   lines: LxcConfigLine[];
-  /** Informational comments (ports, volumes, labels), one line each, without `#`. */
+  /** Informational comments (ports, volumes, labels), raw text (escaped when rendered), without `#`. */
   comments: string[];
   /** Present when the argv or env cannot be expressed in the config alone. */
   wrapper?: StartWrapper;

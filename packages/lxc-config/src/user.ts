@@ -50,8 +50,9 @@ function parseGroup(buf: Buffer | undefined): GroupEntry[] {
   return out;
 }
 
+// Docker parses ids with Go's strconv.Atoi, which takes a leading "+": `+1000` is uid 1000.
 function numeric(s: string, field: string): number | undefined {
-  if (!/^\d+$/.test(s)) return undefined;
+  if (!/^\+?\d+$/.test(s)) return undefined;
   const n = Number(s);
   if (n > MAX_ID) throw new LxcConfigError('INVALID_VALUE', `User ${field} ${show(s)} is out of range (0..${MAX_ID})`, 'User');
   return n;
@@ -69,7 +70,8 @@ export function resolveUser(rootfs: string | undefined, user: string | undefined
   const parts = spec.split(':');
   if (parts.length > 2) throw new LxcConfigError('INVALID_VALUE', `User ${show(spec)} is not user[:group]`, 'User');
   const [userArg = '', groupArg] = parts;
-  if (groupArg === '') throw new LxcConfigError('INVALID_VALUE', `User ${show(spec)} has an empty group`, 'User');
+  // Docker reads `alice:` as `alice` (an empty group is no group).
+  const groupSpec = groupArg === '' ? undefined : groupArg;
 
   const passwd = rootfs ? parsePasswd(readFileInRoot(rootfs, '/etc/passwd')) : [];
   const group = rootfs ? parseGroup(readFileInRoot(rootfs, '/etc/group')) : [];
@@ -89,18 +91,20 @@ export function resolveUser(rootfs: string | undefined, user: string | undefined
 
   let gid = entry?.gid ?? 0;
   let groups: number[] = [];
-  if (groupArg !== undefined) {
-    const gidNum = numeric(groupArg, 'gid');
+  if (groupSpec !== undefined) {
+    const gidNum = numeric(groupSpec, 'gid');
     if (gidNum !== undefined) gid = gidNum;
     else {
-      const g = group.find((e) => e.name === groupArg);
-      if (!g) throw new LxcConfigError('UNKNOWN_GROUP', `group ${show(groupArg)} of User ${show(spec)} not found in the image's /etc/group${noRootfs}`, 'User');
+      const g = group.find((e) => e.name === groupSpec);
+      if (!g) throw new LxcConfigError('UNKNOWN_GROUP', `group ${show(groupSpec)} of User ${show(spec)} not found in the image's /etc/group${noRootfs}`, 'User');
       gid = g.gid;
     }
   } else if (entry) {
     const name = entry.name;
     groups = [...new Set(group.filter((g) => g.members.includes(name)).map((g) => g.gid))];
   }
+  // moby (daemon/oci_linux.go getUser) puts the primary gid first in the additional gids.
+  if (groups.length > 0) groups = [gid, ...groups.filter((g) => g !== gid)];
 
   const resolved: ResolvedUser = { uid, gid, groups, home: entry?.home || '/' };
   if (entry) resolved.name = entry.name;

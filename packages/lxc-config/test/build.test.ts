@@ -1,8 +1,8 @@
-import { rmSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@oci2lxc/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLxcConfig, capabilitiesFor, DEFAULT_PATH, LxcConfigError, renderLxcConfig, type ImageConfig } from '../src/index.js';
+import { buildLxcConfig, capabilitiesFor, DEFAULT_PATH, LxcConfigError, renderLxcConfig, writeStartWrapper, type ImageConfig } from '../src/index.js';
 import { parseConfigText } from '../src/confvalue.js';
 import { splitInitCmd } from '../src/initcmd.js';
 import { busyboxRootfs } from './helpers.js';
@@ -14,6 +14,7 @@ const lxc7 = capabilitiesFor('7.0.0');
 let tmp: { path: string; cleanup: () => void };
 let root: string;
 let noShell: string;
+let noEnv: string;
 beforeAll(() => {
   tmp = tempDir('lxc-config-build-');
   root = join(tmp.path, 'rootfs');
@@ -21,6 +22,9 @@ beforeAll(() => {
   noShell = join(tmp.path, 'distroless');
   busyboxRootfs(noShell);
   rmSync(join(noShell, 'bin/sh'));
+  noEnv = join(tmp.path, 'noenv');
+  busyboxRootfs(noEnv);
+  rmSync(join(noEnv, 'bin/env'));
 });
 afterAll(() => tmp.cleanup());
 
@@ -89,8 +93,17 @@ describe('buildLxcConfig: argv', () => {
   it('rejects NUL in argv, empty program, program starting with - when a wrapper is needed', () => {
     expect(err(() => buildLxcConfig({ Cmd: ['/a', 'x\0y'] }, { capabilities: lxc7 })).field).toBe('Cmd[1]');
     expect(err(() => buildLxcConfig({ Cmd: [''] }, { capabilities: lxc7 })).code).toBe('INVALID_VALUE');
-    expect(err(() => buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5 })).code).toBe('UNREPRESENTABLE_ARGUMENT');
-    expect(err(() => buildLxcConfig({ Cmd: 'sh -c x' as unknown as string[] }, { capabilities: lxc7 })).field).toBe('Cmd');
+    // With env in the image the wrapper execs through `env -i --`, which runs "-x" fine; without it, no.
+    expect(buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5 }).wrapper!.content).toContain(`'-x' 'a b'\n`);
+    expect(err(() => buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5, rootfs: noEnv })).code).toBe('UNREPRESENTABLE_ARGUMENT');
+    expect(err(() => buildLxcConfig({ Cmd: ['/a=b', 'a b'] }, { capabilities: lxc5 })).code).toBe('UNREPRESENTABLE_ARGUMENT');
+    // A lone surrogate has no UTF-8 form: neither a config line nor the wrapper could carry it.
+    expect(err(() => buildLxcConfig({ Cmd: ['/a', 'x\ud800'] }, { capabilities: lxc5 })).field).toBe('Cmd[1]');
+    expect(err(() => buildLxcConfig({ Cmd: ['/a'], Env: ['A=\udc00'] }, { capabilities: lxc7 })).field).toBe('Env');
+    // moby's StrSlice: a string is one argument.
+    expect(buildLxcConfig({ Cmd: 'sh -c x' }, { capabilities: lxc7 }).argv).toEqual(['sh -c x']);
+    expect(buildLxcConfig({ Entrypoint: '/bin/app', Cmd: ['x'] }, { capabilities: lxc7 }).argv).toEqual(['/bin/app', 'x']);
+    expect(err(() => buildLxcConfig({ Cmd: 5 as unknown as string[] }, { capabilities: lxc7 })).field).toBe('Cmd');
     expect(err(() => buildLxcConfig({ Cmd: ['/a'], User: 0 as unknown as string }, { capabilities: lxc7 })).field).toBe('User');
   });
 });
@@ -98,9 +111,14 @@ describe('buildLxcConfig: argv', () => {
 describe('buildLxcConfig: env', () => {
   it('adds Docker defaults: PATH when missing, HOME from passwd', () => {
     const plan = buildLxcConfig({ Cmd: ['/a'], Env: ['A=1', 'A=2', 'B='], User: 'app' }, { capabilities: lxc7, rootfs: root });
-    expect(plan.env).toEqual(['A=2', 'B=', `PATH=${DEFAULT_PATH}`, 'HOME=/home/app']);
-    const kept = buildLxcConfig({ Cmd: ['/a'], Env: ['PATH=/x', 'HOME=/h'] }, { capabilities: lxc7 });
-    expect(kept.env).toEqual(['PATH=/x', 'HOME=/h']);
+    // Docker's order: default PATH first, the image's in its order, HOME last; LXC's container=lxc.
+    expect(plan.env).toEqual([`PATH=${DEFAULT_PATH}`, 'container=lxc', 'A=2', 'B=', 'HOME=/home/app']);
+    const kept = buildLxcConfig({ Cmd: ['/a'], Env: ['HOME=/h', 'container=docker', 'PATH=/x'] }, { capabilities: lxc7 });
+    expect(kept.env).toEqual(['HOME=/h', 'container=docker', 'PATH=/x']);
+    // The image's container= must survive LXC, which sets container=lxc: the wrapper carries it.
+    expect(kept.envRoute).toBe('wrapper');
+    // runc: an empty HOME is the user's home, in place.
+    expect(buildLxcConfig({ Cmd: ['/a'], Env: ['HOME=', 'Z=1'], User: 'app' }, { capabilities: lxc7, rootfs: root }).env).toEqual([`PATH=${DEFAULT_PATH}`, 'container=lxc', 'HOME=/home/app', 'Z=1']);
   });
 
   it('LXC 7: lxc.environment.runtime, values exact (spaces, quotes, =, $, empty)', () => {
@@ -109,17 +127,18 @@ describe('buildLxcConfig: env', () => {
     expect(plan.envRoute).toBe('runtime');
     expect(plan.wrapper).toBeUndefined();
     const read = parseConfigText(renderLxcConfig(plan, 'lxc')).filter((l) => l.key === 'lxc.environment.runtime').map((l) => l.value);
-    expect(read).toEqual([...env, `PATH=${DEFAULT_PATH}`, 'HOME=/']);
+    // container=lxc is LXC's own: not written.
+    expect(read).toEqual([`PATH=${DEFAULT_PATH}`, ...env, 'HOME=/']);
   });
 
   it('stock LXC: env goes into the wrapper by default, lxc.environment only when asked', () => {
     const def = buildLxcConfig({ Cmd: ['/a'], Env: ['A=1'] }, { capabilities: lxc5 });
     expect(def.envRoute).toBe('wrapper');
     expect(get(def, 'lxc.environment')).toEqual([]);
-    expect(def.wrapper!.content).toContain("export A='1'");
+    expect(def.wrapper!.content).toContain(`'-i' '--' 'PATH=${DEFAULT_PATH}' 'container=lxc' 'A=1' 'HOME=/' '/a'\n`);
     const plain = buildLxcConfig({ Cmd: ['/a'], Env: ['A=1'] }, { capabilities: lxc5, envMode: 'plain' });
     expect(plain.envRoute).toBe('plain');
-    expect(get(plain, 'lxc.environment')).toEqual(['A=1', `PATH=${DEFAULT_PATH}`, 'HOME=/']);
+    expect(get(plain, 'lxc.environment')).toEqual([`PATH=${DEFAULT_PATH}`, 'A=1', 'HOME=/']);
     expect(buildLxcConfig({ Cmd: ['/a'] }, { capabilities: lxc7, envMode: 'wrapper' }).envRoute).toBe('wrapper');
   });
 
@@ -135,9 +154,37 @@ describe('buildLxcConfig: env', () => {
     expect(err(() => buildLxcConfig({ Cmd: ['/a'], Env: ['A=1', 'NOEQUALS'] }, { capabilities: lxc7 })).field).toBe('Env[1]');
     expect(err(() => buildLxcConfig({ Cmd: ['/a'], Env: ['=x'] }, { capabilities: lxc7 })).field).toBe('Env[0]');
     expect(err(() => buildLxcConfig({ Cmd: ['/a'], Env: ['A=\0'] }, { capabilities: lxc7 })).field).toBe('Env[0]');
-    // A name sh cannot export, when the wrapper must set it.
-    expect(err(() => buildLxcConfig({ Cmd: ['/a'], Env: ['my.var=1'] }, { capabilities: lxc5 })).field).toBe('Env[0]');
+    // A name sh cannot export, when the wrapper must set it and the image has no env.
+    expect(err(() => buildLxcConfig({ Cmd: ['/a'], Env: ['my.var=1'] }, { capabilities: lxc5, rootfs: noEnv })).field).toBe('Env[0]');
+    expect(buildLxcConfig({ Cmd: ['/a'], Env: ['my.var=1'] }, { capabilities: lxc5 }).wrapper!.content).toContain(`'my.var=1'`);
+    // pve's env option only takes \w+ names: such a name goes through the wrapper for pve.
+    expect(buildLxcConfig({ Cmd: ['/a'], Env: ['my.var=1'] }, { capabilities: lxc7, target: 'pve' }).envRoute).toBe('wrapper');
+    expect(buildLxcConfig({ Cmd: ['/a'], Env: ['my_var=1'] }, { capabilities: lxc7, target: 'pve' }).envRoute).toBe('runtime');
     expect(buildLxcConfig({ Cmd: ['/a'], Env: ['my.var=1'] }, { capabilities: lxc7 }).envRoute).toBe('runtime');
+  });
+});
+
+describe('buildLxcConfig: images without env, bash as /bin/sh', () => {
+  it('without env: shell exports under dash/busybox; refused clearly when /bin/sh is bash', () => {
+    const plan = buildLxcConfig({ Cmd: ['/a'], Env: ['A=1'] }, { capabilities: lxc5, rootfs: noEnv });
+    expect(plan.wrapper!.usesEnv).toBeUndefined();
+    expect(plan.wrapper!.content).toContain("export A='1'");
+    if (!existsSync('/bin/bash-static')) return;
+    const bashRoot = join(tmp.path, 'bash-noenv');
+    busyboxRootfs(bashRoot);
+    rmSync(join(bashRoot, 'bin/env'));
+    rmSync(join(bashRoot, 'bin/sh'));
+    copyFileSync('/bin/bash-static', join(bashRoot, 'bin/sh'));
+    expect(err(() => buildLxcConfig({ Cmd: ['/a'], Env: ['UID=1'] }, { capabilities: lxc5, rootfs: bashRoot })).code).toBe('UNSUPPORTED_SHELL');
+    // No wrapper needed: nothing to refuse.
+    expect(buildLxcConfig({ Cmd: ['/a'], Env: ['UID=1'] }, { capabilities: lxc7, rootfs: bashRoot }).envRoute).toBe('runtime');
+  });
+
+  it('a plan built without a rootfs assumes env; writing its wrapper into a rootfs without one is refused', () => {
+    const plan = buildLxcConfig({ Cmd: ['/a'], Env: ['A=1'] }, { capabilities: lxc5 });
+    expect(plan.wrapper!.usesEnv).toBe(true);
+    expect(err(() => writeStartWrapper(noEnv, plan)).code).toBe('NO_SHELL');
+    expect(existsSync(join(noEnv, '.oci2lxc'))).toBe(false);
   });
 });
 
@@ -155,12 +202,19 @@ describe('buildLxcConfig: cwd, user, signal, comments', () => {
     expect(get(plan, 'lxc.init.cwd')).toEqual(['/srv/my app']);
     expect(get(plan, 'lxc.init.uid')).toEqual(['1234']);
     expect(get(plan, 'lxc.init.gid')).toEqual(['1234']);
-    expect(get(plan, 'lxc.init.groups')).toEqual(['2000']);
+    expect(get(plan, 'lxc.init.groups')).toEqual(['1234,2000']);
     expect(get(plan, 'lxc.signal.halt')).toEqual(['SIGQUIT']);
     expect(plan.warnings.join('\n')).toMatch(/WorkingDir.*does not exist/);
     const old = buildLxcConfig({ Cmd: ['/a'], User: 'app' }, { capabilities: capabilitiesFor('4.0.9'), rootfs: root, envMode: 'plain' });
     expect(get(old, 'lxc.init.groups')).toEqual([]);
     expect(old.warnings.join('\n')).toMatch(/lxc\.init\.groups/);
+  });
+
+  it('WorkingDir is cleaned as Docker cleans it (filepath.Clean)', () => {
+    for (const [given, clean] of [['/a/../b', '/b'], ['/srv//app/', '/srv/app'], ['/./x/.', '/x'], ['/../..', '/']]) {
+      expect(buildLxcConfig({ Cmd: ['/a'], WorkingDir: given }, { capabilities: lxc7 }).cwd).toBe(clean);
+      expect(get(buildLxcConfig({ Cmd: ['/a'], WorkingDir: given }, { capabilities: lxc7 }), 'lxc.init.cwd')).toEqual([clean]);
+    }
   });
 
   it('rejects values LXC would read differently, naming the field', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitInitCmd } from '../src/index.js';
+import { ConfigDocument, splitInitCmd } from '../src/index.js';
 import { encodeConfigValue, parseConfigLine, parseConfigText } from '../src/confvalue.js';
 import { encodeInitCmd } from '../src/initcmd.js';
 import { randomString, rng } from './helpers.js';
@@ -66,7 +66,9 @@ describe('encodeInitCmd', () => {
 
   it('quotes for LXC >= 6.0, keeping outer quotes safe from the line parser', () => {
     expect(encodeInitCmd(['/bin/app', 'a b', '', 'say "hi"'], quoted)).toEqual({ ok: true, value: `/bin/app "a b" "" 'say "hi"'` });
-    expect(encodeInitCmd(['a b', 'c d'], quoted)).toEqual({ ok: true, value: '""a b" "c d""' });
+    // The value LXC must read; the line encoder adds the outer pair LXC strips.
+    expect(encodeInitCmd(['a b', 'c d'], quoted)).toEqual({ ok: true, value: '"a b" "c d"' });
+    expect(new ConfigDocument().entry('lxc.init.cmd', '"a b" "c d"').render('lxc')).toBe('lxc.init.cmd = ""a b" "c d""\n');
   });
 
   it('property: every encodable random argv reads back exactly through the LXC model', () => {
@@ -82,7 +84,7 @@ describe('encodeInitCmd', () => {
           continue;
         }
         ok++;
-        const [line] = parseConfigText(`lxc.init.cmd = ${enc.value}\n`);
+        const [line] = parseConfigText(`lxc.init.cmd = ${encodeConfigValue(enc.value, "lxc.init.cmd")}\n`);
         expect(splitInitCmd(line!.value, caps), `seed ${seed} case ${n}: ${JSON.stringify(argv)}`).toEqual(argv);
       }
       expect(ok).toBeGreaterThan(100);

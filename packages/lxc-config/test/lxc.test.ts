@@ -33,6 +33,16 @@ interface Record {
   signal: string;
 }
 
+const BASH_STATIC = '/bin/bash-static';
+// Variables bash sets, refuses, alters or drops (bash 5.2, also when run as sh).
+export const BASH_SPECIAL = [
+  'UID', 'EUID', 'PPID', 'SHELLOPTS', 'BASHOPTS', 'BASH_VERSINFO', 'RANDOM', 'LINENO', 'SRANDOM', 'EPOCHSECONDS',
+  'EPOCHREALTIME', 'BASHPID', 'HISTCMD', 'BASH_COMMAND', 'GROUPS', 'FUNCNAME', 'DIRSTACK', 'PIPESTATUS', 'BASH',
+  'BASH_ARGC', 'BASH_ARGV', 'BASH_ARGV0', 'BASH_LINENO', 'BASH_SOURCE', 'BASH_SUBSHELL', 'BASH_VERSION',
+  'BASH_EXECUTION_STRING', 'BASH_ENV', 'ENV', 'HOSTNAME', 'HOSTTYPE', 'MACHTYPE', 'OSTYPE', 'OPTIND', 'OPTERR',
+  'SECONDS', 'SHLVL', 'PWD', 'OLDPWD', 'IFS', 'PS4', 'POSIXLY_CORRECT', 'COMP_WORDBREAKS', 'HISTFILE',
+];
+
 const nul = (b: Buffer): string[] => b.toString('utf8').replace(/\0$/, '').split('\0');
 
 describe.skipIf(!isRoot || !lxcAvailable)('real LXC (lxc-start / lxc-stop)', () => {
@@ -127,6 +137,24 @@ describe.skipIf(!isRoot || !lxcAvailable)('real LXC (lxc-start / lxc-stop)', () 
     expect(rec.environ.sort()).toEqual([...env, 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/', 'container=lxc'].sort());
     expect(rec.cwd).toBe('/');
     expect([rec.uid, rec.gid, rec.groups]).toEqual(['4321', '4322', '4322']);
+    expect(rec.signal).toBe('caught');
+  });
+
+  // RHEL/UBI/Fedora images have bash as /bin/sh. bash refuses `export UID=…`, and alters or drops
+  // the variables below in what it exports; the wrapper's `env -i` must carry them all exactly.
+  it.skipIf(!existsSync(BASH_STATIC))('bash as /bin/sh: the program sees exactly the image\'s Env, bash-special names included', () => {
+    const env = BASH_SPECIAL.map((n, i) => `${n}=${i % 3 === 0 ? `v ${n} 'q' "d" $x` : i % 3 === 1 ? '' : String(1000 + i)}`);
+    const name = `oci2lxc-bash-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const { plan, rec } = run(name, { Entrypoint: ['/bin/rec'], Cmd: ['a b', "c'd"], Env: env, User: 'app' }, {}, 'TERM', (rootfs) => {
+      // bash (Debian's bash-static) as /bin/sh; the recorder itself runs under busybox, so what it
+      // records is what it was given.
+      spawnSync('rm', ['-f', join(rootfs, 'bin/sh')]);
+      writeFileSync(join(rootfs, 'bin/sh'), readFileSync(BASH_STATIC), { mode: 0o755 });
+      writeFileSync(join(rootfs, 'bin/rec'), RECORDER('TERM').replace('#!/bin/sh', '#!/bin/busybox sh'), { mode: 0o755 });
+    });
+    expect(plan.wrapper?.usesEnv).toBe(true);
+    expect(rec.cmdline).toEqual(['/bin/busybox', 'sh', '/bin/rec', 'a b', "c'd"]);
+    expect(rec.environ).toEqual([`PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, 'container=lxc', ...env, 'HOME=/home/app']);
     expect(rec.signal).toBe('caught');
   });
 

@@ -29,8 +29,12 @@ describe('resolveUser', () => {
   it.each([
     [undefined, { uid: 0, gid: 0, groups: [], name: 'root', home: '/root' }],
     ['', { uid: 0, gid: 0, groups: [], name: 'root', home: '/root' }],
-    ['app', { uid: 1234, gid: 1234, groups: [2000], name: 'app', home: '/home/app' }],
-    ['1234', { uid: 1234, gid: 1234, groups: [2000], name: 'app', home: '/home/app' }],
+    ['app', { uid: 1234, gid: 1234, groups: [1234, 2000], name: 'app', home: '/home/app' }],
+    // Docker: `app:` is `app`, `+1234` is 1234 (Go's Atoi); the primary gid first in the groups (moby).
+    ['app:', { uid: 1234, gid: 1234, groups: [1234, 2000], name: 'app', home: '/home/app' }],
+    ['+1234', { uid: 1234, gid: 1234, groups: [1234, 2000], name: 'app', home: '/home/app' }],
+    ['app:+50', { uid: 1234, gid: 50, groups: [], name: 'app', home: '/home/app' }],
+    ['1234', { uid: 1234, gid: 1234, groups: [1234, 2000], name: 'app', home: '/home/app' }],
     ['app:staff', { uid: 1234, gid: 50, groups: [], name: 'app', home: '/home/app' }],
     ['app:77', { uid: 1234, gid: 77, groups: [], name: 'app', home: '/home/app' }],
     ['1234:staff', { uid: 1234, gid: 50, groups: [], name: 'app', home: '/home/app' }],
@@ -44,7 +48,7 @@ describe('resolveUser', () => {
     expect(code(() => resolveUser(root, 'ghost'))).toBe('UNKNOWN_USER');
     expect(code(() => resolveUser(root, 'app:ghosts'))).toBe('UNKNOWN_GROUP');
     expect(code(() => resolveUser(root, 'a:b:c'))).toBe('INVALID_VALUE');
-    expect(code(() => resolveUser(root, 'app:'))).toBe('INVALID_VALUE');
+    expect(code(() => resolveUser(root, '-1'))).toBe('UNKNOWN_USER');
     expect(code(() => resolveUser(root, '99999999999'))).toBe('INVALID_VALUE');
   });
 

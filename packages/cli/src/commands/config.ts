@@ -3,6 +3,7 @@ import { commonOptions, oneOf, parse, positionals, selectOptions } from '../args
 import { UsageError } from '../errors.js';
 import { withImage } from '../image-source.js';
 import { planContainer, targetCapabilities } from '../lxc-plan.js';
+import { printableLine } from '../format.js';
 import type { Command, Io } from '../command.js';
 
 export const configHelp = `Usage: oci2lxc config <archive> [--rootfs DIR] [--flavor lxc|pve] [--lxc-version X.Y] [--platform P] [--ref NAME]
@@ -70,7 +71,7 @@ export const config: Command = {
     else io.stdout.write(out.text);
     if (!values.quiet) {
       if (assumed) io.stderr.write(`note: target LXC not known here; assuming ${flavor === 'pve' ? "Proxmox VE 9's lxc-pve" : 'LXC'} ${caps.lxcVersion} (set --lxc-version)\n`);
-      for (const w of out.warnings) io.stderr.write(`warning: ${w}\n`);
+      for (const w of out.warnings) io.stderr.write(`warning: ${printableLine(w)}\n`);
     }
     if (out.wrapperNeeded && values.rootfs === undefined && !values.quiet) {
       io.stderr.write(`note: this image needs a start wrapper in its rootfs; run again with --rootfs DIR to write it\n`);

@@ -1,6 +1,6 @@
 import { formatPlatform, type Image, type ImageArchive, type RuntimeConfig } from '@oci2lxc/oci-tar-image';
 import { commonOptions, parse, positionals, selectOptions } from '../args.js';
-import { formatBytes, formatValue, printable } from '../format.js';
+import { formatBytes, formatValue, printableLine } from '../format.js';
 import { withImage } from '../image-source.js';
 import type { Command, Io } from '../command.js';
 
@@ -36,6 +36,8 @@ export function runtimeConfigView(c: RuntimeConfig | undefined): Record<string, 
   for (const k of ['Entrypoint', 'Cmd', 'Env'] as const) {
     const v: unknown = c[k];
     if (v === null || isStrings(v)) out[k] = v;
+    // moby's StrSlice: Entrypoint and Cmd may be one string (one argument).
+    else if (k !== 'Env' && typeof v === 'string') out[k] = v;
   }
   for (const k of ['WorkingDir', 'User', 'StopSignal'] as const) {
     const v: unknown = c[k];
@@ -107,7 +109,8 @@ export const inspect: Command = {
       `  Labels:       ${c.Labels && Object.keys(c.Labels).length > 0 ? '' : '-'}`,
       ...Object.entries(c.Labels ?? {}).map(([k, v]) => `    ${k}=${v}`),
     ];
-    io.stdout.write(`${printable(lines.join('\n'))}\n`);
+    // Each line escaped on its own: text from the archive never adds or forges a line.
+    io.stdout.write(`${lines.map(printableLine).join('\n')}\n`);
     return 0;
   },
 };
