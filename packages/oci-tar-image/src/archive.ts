@@ -4,11 +4,12 @@ import type { Readable } from 'node:stream';
 import { RangeReader } from '@oci2lxc/range-reader';
 import { addRefs, type Candidate, type LayerSource, type ResolvedImage } from './candidate.js';
 import { parseDockerManifest, readDockerArchive } from './docker-archive.js';
-import { OciImageError } from './errors.js';
+import { abortedError, OciImageError } from './errors.js';
+import { joinCapped } from './message.js';
 import { CountingFile } from './file-source.js';
 import { readJsonFile, type ArchiveContext } from './json-blob.js';
 import { openArchiveFile } from './open-file.js';
-import { MAX_INDEX_DEPTH, readOciLayout } from './oci-layout.js';
+import { MAX_DESCRIPTORS, MAX_INDEX_DEPTH, readOciLayout } from './oci-layout.js';
 import { selectCandidate } from './select.js';
 import { indexTar } from './tar-index.js';
 import type { ArchiveFormat, Image, ImageArchive, ImageConfig, ImageManifest, ImageSummary, Layer, LayerStreamOptions, Platform, SelectOptions } from './types.js';
@@ -17,6 +18,13 @@ import { verifyingStream } from './verify-stream.js';
 export interface OpenOptions {
   /** Bound on image indexes nested below index.json (default 8): deeper is `INDEX_TOO_DEEP`. */
   maxIndexDepth?: number;
+  /**
+   * Bound on the work of walking the indexes (default `MAX_DESCRIPTORS` = 100 000): descriptors
+   * read from all distinct indexes plus images merged into their parents. Beyond: `INDEX_TOO_LARGE`.
+   */
+  maxDescriptors?: number;
+  /** Aborts opening (checked between headers, documents and descriptors): `ABORTED`. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -24,10 +32,12 @@ export interface OpenOptions {
  * data) and the small JSON files that say what the archive holds.
  */
 export async function openImageArchive(path: string, options: OpenOptions = {}): Promise<ImageArchive> {
+  const signal = options.signal;
+  if (signal?.aborted) throw abortedError(path, signal);
   const { handle, size } = await openArchiveFile(path);
   try {
     const file = new CountingFile(handle);
-    const index = await indexTar(file, size, { archivePath: path });
+    const index = await indexTar(file, size, { archivePath: path, signal });
     const ctx: ArchiveContext = { path, file, index };
     const hasIndex = index.resolveFile('index.json') !== undefined;
     const hasManifestJson = index.resolveFile('manifest.json') !== undefined;
@@ -41,21 +51,27 @@ export async function openImageArchive(path: string, options: OpenOptions = {}):
     let candidates: Candidate[];
     if (hasIndex) {
       format = 'oci-layout';
-      const layout = await readOciLayout(ctx, options.maxIndexDepth ?? MAX_INDEX_DEPTH);
+      const layout = await readOciLayout(ctx, {
+        maxDepth: options.maxIndexDepth ?? MAX_INDEX_DEPTH,
+        maxDescriptors: options.maxDescriptors ?? MAX_DESCRIPTORS,
+        signal,
+      });
       candidates = layout.candidates;
       if (dockerManifest) await mergeRepoTags(candidates, dockerManifest.value, path);
       if (candidates.length === 0 && layout.skipped.length > 0) {
-        throw new OciImageError('UNSUPPORTED_MEDIA_TYPE', `${path}: no runnable image; the index lists only unsupported media types: ${layout.skipped.join(', ')}`, {
+        throw new OciImageError('UNSUPPORTED_MEDIA_TYPE', `${path}: no runnable image; the index lists only unsupported media types: ${joinCapped(layout.skipped, ', ')}`, {
           subject: path,
+          details: layout.skipped,
         });
       }
     } else if (dockerManifest) {
       format = 'docker-archive';
-      candidates = await readDockerArchive(ctx, dockerManifest.value);
+      candidates = await readDockerArchive(ctx, dockerManifest.value, signal);
     } else {
       throw new OciImageError('NOT_AN_IMAGE', `${path}: not an image archive (no index.json or manifest.json)`, { subject: path });
     }
     if (candidates.length === 0) throw new OciImageError('NOT_AN_IMAGE', `${path}: the archive holds no runnable image`, { subject: path });
+    if (signal?.aborted) throw abortedError(path, signal);
     return new Archive(path, format, hasManifestJson && hasIndex, handle, ctx, candidates);
   } catch (err) {
     await handle.close();
