@@ -6,7 +6,7 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Io } from './command.js';
-import { errorCode } from './errors.js';
+import { errorCode, errorLine } from './errors.js';
 import { printable } from './format.js';
 import { withImage } from './image-source.js';
 import { templateConfigDir } from './lxc-host.js';
@@ -76,7 +76,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     const containerPath = resolve(v.path);
     const rootfs = resolve(v.rootfs ?? join(containerPath, 'rootfs'));
     const { caps } = await targetCapabilities(lxcVersion);
-    const plan = await withImage(resolve(v.archive), { platform: v.platform, ref: v.ref }, async (image) => {
+    const plan = await withImage(resolve(v.archive), { platform: v.platform, ref: v.ref, signal: io.signal }, async (image) => {
       await extractTo(image, rootfs, io, { quiet: !!v.quiet });
       return planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'] });
     });
@@ -90,7 +90,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     return 0;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    io.stderr.write(`lxc-oci2lxc: error ${printable(errorCode(err) ?? 'INTERNAL')}: ${printable(message.replace(/\s*\n\s*/g, '; '))}\n`);
+    io.stderr.write(`lxc-oci2lxc: error ${printable(errorCode(err) ?? 'INTERNAL')}: ${printable(errorLine(message))}\n`);
     return 1;
   }
 }

@@ -1,6 +1,6 @@
 // The oci2lxc command: dispatch, global flags, error reporting and exit statuses.
 import type { Command, Io } from './command.js';
-import { UsageError, errorCode } from './errors.js';
+import { UsageError, errorCode, errorLine } from './errors.js';
 import { printable } from './format.js';
 import { inspect } from './commands/inspect.js';
 import { extract } from './commands/extract.js';
@@ -68,7 +68,7 @@ function reportError(err: unknown, io: Io, command: Command): number {
   }
   const code = errorCode(err) ?? 'INTERNAL';
   const message = err instanceof Error ? err.message : String(err);
-  io.stderr.write(`oci2lxc ${command.name}: error ${printable(code)}: ${printable(message.replace(/\s*\n\s*/g, '; ').replace(/\t/g, ' '))}\n`);
+  io.stderr.write(`oci2lxc ${command.name}: error ${printable(code)}: ${printable(errorLine(message))}\n`);
   if (code === 'INTERNAL' && process.env.OCI2LXC_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   return 1;
 }

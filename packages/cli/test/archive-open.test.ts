@@ -1,0 +1,108 @@
+// Opening archives from the CLI: Ctrl-C / SIGTERM while an archive is being opened, and error
+// lines that stay short whatever the archive holds.
+import { afterAll, describe, expect, it } from 'vitest';
+import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeEntry, file, tempDir, writeArchive } from '@oci2lxc/fixtures';
+import { main } from '../src/main.js';
+import { runCli, startCli } from './run-cli.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+/** A tar of `count` empty members: slow to index (one read per header), still bounded. */
+function manyMembers(path: string, count: number): void {
+  const one = Buffer.concat(encodeEntry({ path: 'x', content: Buffer.alloc(0) }));
+  const buf = Buffer.alloc(count * 512 + 1024);
+  for (let i = 0; i < count; i++) one.copy(buf, i * 512);
+  writeFileSync(path, buf);
+}
+
+/** Resolves once process `pid` has `path` open (it is reading the archive). */
+async function waitForOpen(pid: number, path: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          if (readlinkSync(`/proc/${pid}/fd/${fd}`) === path) return;
+        } catch {
+          // the fd closed while we looked
+        }
+      }
+    } catch {
+      // not started yet, or already gone
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`process ${pid} never opened ${path}`);
+}
+
+describe('aborting while the archive is being opened', () => {
+  const slow = join(tmp.path, 'many-members.tar');
+  manyMembers(slow, 60_000);
+
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${sig} during opening: exit status 1, ABORTED, promptly`, { timeout: 30_000 }, async () => {
+      const child = startCli(['inspect', slow]);
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await waitForOpen(child.pid!, slow);
+      const sent = Date.now();
+      child.kill(sig);
+      const status = await exit;
+      expect(status, stderr).toBe(1);
+      expect(stderr).toMatch(/error ABORTED: .*many-members\.tar: opening the archive was aborted/);
+      expect(Date.now() - sent).toBeLessThan(5_000);
+    });
+  }
+
+  it('an already aborted signal stops before the archive is read (in-process)', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const status = await main(['inspect', slow], {
+      stdout: { write: (s: string) => out.push(s) > 0 },
+      stderr: { write: (s: string) => err.push(s) > 0 },
+      signal: AbortSignal.abort(new Error('interrupted by SIGINT')),
+    });
+    expect(status).toBe(1);
+    expect(err.join('')).toMatch(/error ABORTED: .*interrupted by SIGINT/);
+    expect(out.join('')).toBe('');
+  });
+});
+
+describe('error lines are bounded', () => {
+  it('NO_MATCHING_PLATFORM over many images: one line of about 1 KiB saying how many were left out', () => {
+    const path = join(tmp.path, 'many-images.tar');
+    const images = Array.from({ length: 60 }, (_, i) => ({
+      layers: [[file('n', String(i))]],
+      ref: `registry.example/${'team/'.repeat(8)}image-${i}:v${i}`,
+      platform: { os: 'linux', architecture: 's390x' },
+    }));
+    writeArchive({ images }, path);
+    const r = runCli(['inspect', path, '--platform', 'linux/riscv64']);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^oci2lxc inspect: error NO_MATCHING_PLATFORM: /);
+    expect(lines[0]).toMatch(/… and \d+ more/);
+    expect(lines[0]!.length).toBeLessThan(1200);
+  });
+
+  it('a missing Docker config behind an 80 000-component path: a short line naming the archive', () => {
+    const path = join(tmp.path, 'deep-config.tar');
+    writeArchive({ format: 'docker', images: [{ layers: [[file('a', 'a')]] }] }, path, {
+      mutate: (files) => {
+        const m = files.find((f) => f.path === 'manifest.json')!;
+        const doc = JSON.parse(m.data!.toString()) as { Config: string }[];
+        doc[0]!.Config = `${'d/'.repeat(80_000)}missing.json`;
+        m.data = Buffer.from(JSON.stringify(doc));
+      },
+    });
+    const r = runCli(['inspect', path]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error MISSING_BLOB: .*deep-config\.tar: config d\/d\/.*more characters/);
+    expect(r.stderr.length).toBeLessThan(1200);
+  });
+});
