@@ -6,6 +6,7 @@ import { addRefs, type Candidate, type LayerSource, type ResolvedImage } from '.
 import { parseDockerManifest, readDockerArchive } from './docker-archive.js';
 import { abortedError, OciImageError } from './errors.js';
 import { joinCapped } from './message.js';
+import { decompressArchive, sniffArchiveCompression, SNIFF_BYTES, type ArchiveCompression } from './compressed-archive.js';
 import { CountingFile } from './file-source.js';
 import { readJsonFile, type ArchiveContext } from './json-blob.js';
 import { openArchiveFile } from './open-file.js';
@@ -25,7 +26,21 @@ export interface OpenOptions {
   maxDescriptors?: number;
   /** Aborts opening (checked between headers, documents and descriptors): `ABORTED`. */
   signal?: AbortSignal;
+  /**
+   * Where a gzip or zstd archive is decompressed to (an anonymous file, unlinked as soon as it is
+   * created); default: the OS temp directory (`os.tmpdir()`, i.e. `$TMPDIR` or `/tmp`).
+   */
+  tempDir?: string;
+  /**
+   * Bound on a compressed archive's decompressed size (default: 1032 × its compressed size, gzip's
+   * maximum ratio, and at least 1 GiB). Beyond: `ARCHIVE_TOO_LARGE`.
+   */
+  maxDecompressedSize?: number;
 }
+
+/** gzip cannot expand data more than 1032-fold; anything beyond is a bomb, not an image. */
+const MAX_RATIO = 1032;
+const MIN_DECOMPRESSED_LIMIT = 1024 ** 3;
 
 /**
  * Opens an OCI image layout tar or a Docker archive. Reads the tar headers (never the layer
@@ -34,8 +49,24 @@ export interface OpenOptions {
 export async function openImageArchive(path: string, options: OpenOptions = {}): Promise<ImageArchive> {
   const signal = options.signal;
   if (signal?.aborted) throw abortedError(path, signal);
-  const { handle, size } = await openArchiveFile(path);
+  let { handle, size } = await openArchiveFile(path);
+  let compression: ArchiveCompression = 'none';
   try {
+    const head = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead: headBytes } = await handle.read(head, 0, head.length, 0);
+    compression = sniffArchiveCompression(head.subarray(0, headBytes), path);
+    if (compression !== 'none') {
+      const plain = await decompressArchive(handle, path, compression, {
+        tempDir: options.tempDir,
+        maxSize: options.maxDecompressedSize ?? Math.max(MAX_RATIO * size, MIN_DECOMPRESSED_LIMIT),
+        signal,
+      });
+      const compressed = handle;
+      // From here on the decompressed copy is the archive (closed, and so gone, with it).
+      handle = plain.handle;
+      size = plain.size;
+      await compressed.close();
+    }
     const file = new CountingFile(handle);
     const index = await indexTar(file, size, { archivePath: path, signal });
     const ctx: ArchiveContext = { path, file, index };
@@ -72,7 +103,7 @@ export async function openImageArchive(path: string, options: OpenOptions = {}):
     }
     if (candidates.length === 0) throw new OciImageError('NOT_AN_IMAGE', `${path}: the archive holds no runnable image`, { subject: path });
     if (signal?.aborted) throw abortedError(path, signal);
-    return new Archive(path, format, hasManifestJson && hasIndex, handle, ctx, candidates);
+    return new Archive(path, format, compression, hasManifestJson && hasIndex, handle, ctx, candidates);
   } catch (err) {
     await handle.close();
     throw err;
@@ -99,6 +130,7 @@ async function mergeRepoTags(candidates: Candidate[], manifestJson: unknown, pat
 class Archive implements ImageArchive {
   readonly path: string;
   readonly format: ArchiveFormat;
+  readonly compression: ArchiveCompression;
   readonly hasDockerManifest: boolean;
   readonly images: readonly ImageSummary[];
   readonly #handle: FileHandle;
@@ -108,9 +140,10 @@ class Archive implements ImageArchive {
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(path: string, format: ArchiveFormat, hasDockerManifest: boolean, handle: FileHandle, ctx: ArchiveContext, candidates: Candidate[]) {
+  constructor(path: string, format: ArchiveFormat, compression: ArchiveCompression, hasDockerManifest: boolean, handle: FileHandle, ctx: ArchiveContext, candidates: Candidate[]) {
     this.path = path;
     this.format = format;
+    this.compression = compression;
     this.hasDockerManifest = hasDockerManifest;
     this.#handle = handle;
     this.#ctx = ctx;

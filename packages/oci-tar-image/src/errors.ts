@@ -27,6 +27,8 @@ export type OciImageErrorCode =
   | 'INDEX_TOO_LARGE'
   /** The archive is compressed with something other than gzip or zstd (or not decompressible). */
   | 'UNSUPPORTED_COMPRESSION'
+  /** A compressed archive decompresses to more than `OpenOptions.maxDecompressedSize`. */
+  | 'ARCHIVE_TOO_LARGE'
   /** `OpenOptions.signal` was aborted while the archive was being opened. */
   | 'ABORTED';
 
