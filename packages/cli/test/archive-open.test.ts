@@ -1,11 +1,12 @@
 // Opening archives from the CLI: Ctrl-C / SIGTERM while an archive is being opened, and error
 // lines that stay short whatever the archive holds.
 import { afterAll, describe, expect, it } from 'vitest';
-import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeEntry, file, tempDir, writeArchive } from '@oci2lxc/fixtures';
+import { busyboxLayer, dir, encodeEntry, file, tempDir, writeArchive } from '@oci2lxc/fixtures';
 import { main } from '../src/main.js';
-import { runCli, startCli } from './run-cli.js';
+import { isRoot, runCli, startCli } from './run-cli.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -104,5 +105,66 @@ describe('error lines are bounded', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/error MISSING_BLOB: .*deep-config\.tar: config d\/d\/.*more characters/);
     expect(r.stderr.length).toBeLessThan(1200);
+  });
+});
+
+describe('compressed archives (docker save | gzip, zstd)', () => {
+  const plain = join(tmp.path, 'app.tar');
+  writeArchive(
+    {
+      format: 'docker',
+      images: [{ ref: 'app:1', layers: [[dir('bin'), file('bin/app', '#!/bin/sh\necho hi\n', { mode: 0o755 })], [file('etc/motd', 'compressed\n')]], config: { Cmd: ['/bin/app'] } }],
+    },
+    plain,
+  );
+  // Real tools, as users make them: `gzip` and `zstd`.
+  const gz = `${plain}.gz`;
+  writeFileSync(gz, execFileSync('gzip', ['-c', plain], { maxBuffer: 64 * 1024 * 1024 }));
+  const zst = `${plain}.zst`;
+  execFileSync('zstd', ['-q', '-o', zst, plain]);
+  /** The CLI's temp dir, so leftovers would be seen. */
+  const scratch = join(tmp.path, 'scratch');
+  mkdirSync(scratch);
+  const env = { TMPDIR: scratch };
+
+  for (const archive of [gz, zst]) {
+    const kind = archive.endsWith('.gz') ? 'gzip' : 'zstd';
+    it(`inspect and extract a ${kind}-compressed archive; nothing left in the temp dir`, () => {
+      const r = runCli(['inspect', archive, '--json'], { env });
+      expect(r.status, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout) as { format: string; image: { refs: string[] } };
+      expect(doc.format).toBe('docker-archive');
+      expect(doc.image.refs).toEqual(['app:1']);
+      const rootfs = join(tmp.path, `rootfs-${kind}`);
+      const x = runCli(['extract', archive, rootfs, '-q'], { env });
+      expect(x.status, x.stderr).toBe(0);
+      expect(readFileSync(join(rootfs, 'etc/motd'), 'utf8')).toBe('compressed\n');
+      expect(readdirSync(scratch)).toEqual([]);
+    });
+  }
+
+  it.skipIf(!isRoot || spawnSync('lxc-start', ['--version']).status !== 0 || !existsSync('/bin/busybox'))('create from a gzip-compressed archive', () => {
+    // The start wrapper needs a /bin/sh in the image.
+    const withShell = join(tmp.path, 'shell.tar');
+    writeArchive({ format: 'docker', images: [{ ref: 'app:1', layers: [busyboxLayer(), [file('etc/motd', 'compressed\n')]], config: { Cmd: ['/bin/sh'], Env: ['A=1'] } }] }, withShell);
+    const shellGz = `${withShell}.gz`;
+    writeFileSync(shellGz, execFileSync('gzip', ['-c', withShell], { maxBuffer: 64 * 1024 * 1024 }));
+    const lxcpath = join(tmp.path, 'lxc');
+    mkdirSync(lxcpath);
+    const name = `gz${process.pid}`;
+    const r = runCli(['create', name, shellGz, '--lxcpath', lxcpath, '--network', 'none', '-q'], { env });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(lxcpath, name, 'rootfs', 'etc/motd'), 'utf8')).toBe('compressed\n');
+    expect(existsSync(join(lxcpath, name, 'config'))).toBe(true);
+    expect(readdirSync(scratch)).toEqual([]);
+  });
+
+  it('an xz-compressed archive: one line naming the compression and the command that fixes it', (ctx) => {
+    const xz = `${plain}.xz`;
+    if (spawnSync('xz', ['-k', '-c', plain], { stdio: ['ignore', 'ignore', 'ignore'] }).status !== 0) return ctx.skip();
+    writeFileSync(xz, execFileSync('xz', ['-c', plain], { maxBuffer: 64 * 1024 * 1024 }));
+    const r = runCli(['inspect', xz]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error UNSUPPORTED_COMPRESSION: .*xz-compressed.*xz -dc/);
   });
 });
