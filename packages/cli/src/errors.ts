@@ -36,3 +36,11 @@ export function errorLine(message: string): string {
   if (line.length <= MAX_ERROR_MESSAGE) return line;
   return `${line.slice(0, MAX_ERROR_MESSAGE)}… (${line.length - MAX_ERROR_MESSAGE} more characters)`;
 }
+
+/** The full list an error carries when its message had to leave items out (`OciImageError.details`). */
+export function errorDetails(err: unknown): { details?: string[] } {
+  if (err && typeof err === 'object' && 'details' in err && Array.isArray(err.details) && err.details.every((d) => typeof d === 'string')) {
+    return { details: err.details as string[] };
+  }
+  return {};
+}

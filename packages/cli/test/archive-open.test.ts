@@ -89,6 +89,13 @@ describe('error lines are bounded', () => {
     expect(lines[0]).toMatch(/^oci2lxc inspect: error NO_MATCHING_PLATFORM: /);
     expect(lines[0]).toMatch(/… and \d+ more/);
     expect(lines[0]!.length).toBeLessThan(1200);
+    // --json: the same failure as a document on stdout, with every image in details.
+    const j = runCli(['inspect', path, '--platform', 'linux/riscv64', '--json']);
+    expect(j.status).toBe(1);
+    const doc = JSON.parse(j.stdout) as { error: { code: string; message: string; details: string[] } };
+    expect(doc.error.code).toBe('NO_MATCHING_PLATFORM');
+    expect(doc.error.details).toHaveLength(60);
+    expect(doc.error.details.filter((d) => d.includes('image-59:v59'))).toHaveLength(1);
   });
 
   it('a missing Docker config behind an 80 000-component path: a short line naming the archive', () => {
