@@ -142,7 +142,7 @@ interface WalkState {
   cache: OciBlobCache;
   maxDepth: number;
   maxDescriptors: number;
-  /** Descriptors read plus images merged so far (the work done), against maxDescriptors. */
+  /** Descriptors read plus images (and skipped types) merged so far: the work done, against maxDescriptors. */
   work: number;
   /** Nested indexes already walked, by digest: a DAG costs its size, not its number of paths. */
   done: Map<string, NodeResult>;
@@ -210,7 +210,7 @@ async function walk(state: WalkState, index: ImageIndex, where: string, depth: n
         throw new OciImageError('INDEX_TOO_DEEP', `${ctx.path}: image index ${d.digest} is nested more than ${state.maxDepth} levels deep`, { subject: d.digest });
       }
       result.height = Math.max(result.height, child.height + 1);
-      spend(state, child.leaves.size);
+      spend(state, child.leaves.size + child.skipped.size);
       for (const leaf of child.leaves.values()) mergeLeaf(result.leaves, leaf.desc, leaf.platform, edgeRefs, leaf.refs);
       for (const s of child.skipped) result.skipped.add(s);
     } else if (isManifestType(mediaType)) {

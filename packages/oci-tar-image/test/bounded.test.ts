@@ -73,6 +73,18 @@ describe('nested indexes', () => {
     await archive.close();
   });
 
+  it('skipped (unsupported) descriptors merged upwards count towards maxDescriptors too', QUICK, async () => {
+    const built = buildArchive({ images: [{ layers }] });
+    const files = built.files;
+    const index = JSON.parse(findFile(files, 'index.json').data!.toString()) as { manifests: { mediaType: string; digest: string; size: number }[] };
+    const m = index.manifests[0]!;
+    // 2000 artifacts of an unknown type next to the image, listed through one index 2000 times.
+    const odd = Array.from({ length: 2000 }, (_, i) => ({ mediaType: `application/x-odd-${i}`, digest: m.digest, size: m.size }));
+    const inner = addBlob(files, { schemaVersion: 2, manifests: [{ mediaType: m.mediaType, digest: m.digest, size: m.size }, ...odd] }, MediaTypes.ociIndex);
+    editJson(files, 'index.json', (doc) => void (doc.manifests = Array(2000).fill(inner)));
+    await expectCode(openImageArchive(writeFiles(files)), 'INDEX_TOO_LARGE', 'more than 100000');
+  });
+
   it('names given at every level of a shared index reach the image once each, in order', QUICK, async () => {
     const built = buildArchive({ images: [{ layers }] });
     const files = built.files;
