@@ -135,6 +135,8 @@ interface NodeResult {
   skipped: Set<string>;
   /** Levels of indexes below this one (0: it lists only manifests). */
   height: number;
+  /** The cost of merging this result into a parent: its images, their names and skipped types. */
+  weight: number;
 }
 
 interface WalkState {
@@ -142,7 +144,7 @@ interface WalkState {
   cache: OciBlobCache;
   maxDepth: number;
   maxDescriptors: number;
-  /** Descriptors read plus images (and skipped types) merged so far: the work done, against maxDescriptors. */
+  /** Descriptors read plus images, their names and skipped types merged so far: the work done, against maxDescriptors. */
   work: number;
   /** Nested indexes already walked, by digest: a DAG costs its size, not its number of paths. */
   done: Map<string, NodeResult>;
@@ -178,7 +180,7 @@ function mergeLeaf(leaves: Map<string, Leaf>, desc: Descriptor, platform: Platfo
 
 async function walk(state: WalkState, index: ImageIndex, where: string, depth: number): Promise<NodeResult> {
   const { ctx, cache } = state;
-  const result: NodeResult = { leaves: new Map(), skipped: new Set(), height: 0 };
+  const result: NodeResult = { leaves: new Map(), skipped: new Set(), height: 0, weight: 0 };
   for (const d of index.manifests) {
     if (state.signal?.aborted) throw abortedError(ctx.path, state.signal);
     spend(state, 1);
@@ -210,7 +212,7 @@ async function walk(state: WalkState, index: ImageIndex, where: string, depth: n
         throw new OciImageError('INDEX_TOO_DEEP', `${ctx.path}: image index ${d.digest} is nested more than ${state.maxDepth} levels deep`, { subject: d.digest });
       }
       result.height = Math.max(result.height, child.height + 1);
-      spend(state, child.leaves.size + child.skipped.size);
+      spend(state, child.weight);
       for (const leaf of child.leaves.values()) mergeLeaf(result.leaves, leaf.desc, leaf.platform, edgeRefs, leaf.refs);
       for (const s of child.skipped) result.skipped.add(s);
     } else if (isManifestType(mediaType)) {
@@ -232,6 +234,8 @@ async function walk(state: WalkState, index: ImageIndex, where: string, depth: n
       result.skipped.add(`${mediaType} (${d.digest})`);
     }
   }
+  result.weight = result.leaves.size + result.skipped.size;
+  for (const leaf of result.leaves.values()) result.weight += leaf.refs.length;
   return result;
 }
 
