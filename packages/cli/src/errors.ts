@@ -26,3 +26,21 @@ export function errorCode(err: unknown): string | undefined {
   if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
   return undefined;
 }
+
+/** Longest error message printed on the error line, in characters (hostile archives choose names and counts). */
+export const MAX_ERROR_MESSAGE = 1024;
+
+/** An error message as one line of at most MAX_ERROR_MESSAGE characters, saying how much was cut. */
+export function errorLine(message: string): string {
+  const line = message.replace(/\s*\n\s*/g, '; ').replace(/\t/g, ' ');
+  if (line.length <= MAX_ERROR_MESSAGE) return line;
+  return `${line.slice(0, MAX_ERROR_MESSAGE)}… (${line.length - MAX_ERROR_MESSAGE} more characters)`;
+}
+
+/** The full list an error carries when its message had to leave items out (`OciImageError.details`). */
+export function errorDetails(err: unknown): { details?: string[] } {
+  if (err && typeof err === 'object' && 'details' in err && Array.isArray(err.details) && err.details.every((d) => typeof d === 'string')) {
+    return { details: err.details as string[] };
+  }
+  return {};
+}

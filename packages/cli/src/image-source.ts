@@ -5,12 +5,14 @@ import { UsageError } from './errors.js';
 export interface Selection {
   platform?: string | undefined;
   ref?: string | undefined;
+  /** Ctrl-C / SIGTERM: aborts opening the archive too (a hostile archive may take a while). */
+  signal?: AbortSignal | undefined;
 }
 
 /** Runs `fn` with the selected image and always closes the archive afterwards. */
 export async function withImage<T>(path: string, sel: Selection, fn: (image: Image, archive: ImageArchive) => Promise<T>): Promise<T> {
   if (sel.platform !== undefined) checkPlatform(sel.platform);
-  const archive = await openImageArchive(path);
+  const archive = await openImageArchive(path, sel.signal !== undefined ? { signal: sel.signal } : {});
   try {
     const image = await archive.selectImage({
       ...(sel.platform !== undefined ? { platform: sel.platform } : {}),

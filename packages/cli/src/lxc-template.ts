@@ -7,7 +7,7 @@ import { ConfigDocument } from '@oci2lxc/lxc-config';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Io } from './command.js';
-import { errorCode } from './errors.js';
+import { errorCode, errorLine } from './errors.js';
 import { printable } from './format.js';
 import { withImage } from './image-source.js';
 import { templateConfigDir } from './lxc-host.js';
@@ -84,7 +84,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     const dir = templateConfigDir();
     if (dir && !existing.includes(`${dir}/common.conf`)) doc.entry('lxc.include', `${dir}/common.conf`);
     if (v.name && !/^\s*lxc\.uts\.name\s*=/m.test(existing)) doc.entry('lxc.uts.name', v.name, '--name');
-    const plan = await withImage(resolve(v.archive), { platform: v.platform, ref: v.ref }, async (image) => {
+    const plan = await withImage(resolve(v.archive), { platform: v.platform, ref: v.ref, signal: io.signal }, async (image) => {
       await extractTo(image, rootfs, io, { quiet: !!v.quiet });
       return planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'] });
     });
@@ -92,7 +92,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     return 0;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    io.stderr.write(`lxc-oci2lxc: error ${printable(errorCode(err) ?? 'INTERNAL')}: ${printable(message.replace(/\s*\n\s*/g, '; '))}\n`);
+    io.stderr.write(`lxc-oci2lxc: error ${printable(errorCode(err) ?? 'INTERNAL')}: ${printable(errorLine(message))}\n`);
     return 1;
   }
 }

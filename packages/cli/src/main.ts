@@ -1,6 +1,6 @@
 // The oci2lxc command: dispatch, global flags, error reporting and exit statuses.
 import type { Command, Io } from './command.js';
-import { UsageError, errorCode } from './errors.js';
+import { UsageError, errorCode, errorDetails, errorLine } from './errors.js';
 import { printable } from './format.js';
 import { inspect } from './commands/inspect.js';
 import { extract } from './commands/extract.js';
@@ -57,18 +57,26 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   try {
     return await command.run(rest, streams);
   } catch (err) {
-    return reportError(err, streams, command);
+    return reportError(err, streams, command, wantsJson(rest));
   }
 }
 
-function reportError(err: unknown, io: Io, command: Command): number {
+/** `--json` among the options (before a `--`): a failure is also reported as JSON on stdout. */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+function reportError(err: unknown, io: Io, command: Command, json: boolean): number {
   if (err instanceof UsageError) {
     io.stderr.write(`oci2lxc ${command.name}: ${printable(err.message)}\nRun 'oci2lxc ${command.name} --help' for usage.\n`);
     return 2;
   }
   const code = errorCode(err) ?? 'INTERNAL';
   const message = err instanceof Error ? err.message : String(err);
-  io.stderr.write(`oci2lxc ${command.name}: error ${printable(code)}: ${printable(message.replace(/\s*\n\s*/g, '; ').replace(/\t/g, ' '))}\n`);
+  io.stderr.write(`oci2lxc ${command.name}: error ${printable(code)}: ${printable(errorLine(message))}\n`);
+  // Scripts get the whole story: the full message and any list the error line had to cut.
+  if (json) io.stdout.write(`${JSON.stringify({ error: { code, message, ...errorDetails(err) } }, null, 2)}\n`);
   if (code === 'INTERNAL' && process.env.OCI2LXC_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   return 1;
 }

@@ -4,11 +4,13 @@ import type { Readable } from 'node:stream';
 import { RangeReader } from '@oci2lxc/range-reader';
 import { addRefs, type Candidate, type LayerSource, type ResolvedImage } from './candidate.js';
 import { parseDockerManifest, readDockerArchive } from './docker-archive.js';
-import { OciImageError } from './errors.js';
+import { abortedError, OciImageError } from './errors.js';
+import { joinCapped } from './message.js';
+import { decompressArchive, sniffArchiveCompression, SNIFF_BYTES, type ArchiveCompression } from './compressed-archive.js';
 import { CountingFile } from './file-source.js';
 import { readJsonFile, type ArchiveContext } from './json-blob.js';
 import { openArchiveFile } from './open-file.js';
-import { MAX_INDEX_DEPTH, readOciLayout } from './oci-layout.js';
+import { MAX_DESCRIPTORS, MAX_INDEX_DEPTH, readOciLayout } from './oci-layout.js';
 import { selectCandidate } from './select.js';
 import { indexTar } from './tar-index.js';
 import type { ArchiveFormat, Image, ImageArchive, ImageConfig, ImageManifest, ImageSummary, Layer, LayerStreamOptions, Platform, SelectOptions } from './types.js';
@@ -17,17 +19,56 @@ import { verifyingStream } from './verify-stream.js';
 export interface OpenOptions {
   /** Bound on image indexes nested below index.json (default 8): deeper is `INDEX_TOO_DEEP`. */
   maxIndexDepth?: number;
+  /**
+   * Bound on the work of walking the indexes (default `MAX_DESCRIPTORS` = 100 000): descriptors
+   * read from all distinct indexes plus images merged into their parents. Beyond: `INDEX_TOO_LARGE`.
+   */
+  maxDescriptors?: number;
+  /** Aborts opening (checked between headers, documents and descriptors): `ABORTED`. */
+  signal?: AbortSignal;
+  /**
+   * Where a gzip or zstd archive is decompressed to (an anonymous file, unlinked as soon as it is
+   * created); default: the OS temp directory (`os.tmpdir()`, i.e. `$TMPDIR` or `/tmp`).
+   */
+  tempDir?: string;
+  /**
+   * Bound on a compressed archive's decompressed size (default: 1032 × its compressed size, gzip's
+   * maximum ratio, and at least 1 GiB). Beyond: `ARCHIVE_TOO_LARGE`.
+   */
+  maxDecompressedSize?: number;
 }
+
+/** gzip cannot expand data more than 1032-fold; anything beyond is a bomb, not an image. */
+const MAX_RATIO = 1032;
+const MIN_DECOMPRESSED_LIMIT = 1024 ** 3;
 
 /**
  * Opens an OCI image layout tar or a Docker archive. Reads the tar headers (never the layer
  * data) and the small JSON files that say what the archive holds.
  */
 export async function openImageArchive(path: string, options: OpenOptions = {}): Promise<ImageArchive> {
-  const { handle, size } = await openArchiveFile(path);
+  const signal = options.signal;
+  if (signal?.aborted) throw abortedError(path, signal);
+  let { handle, size } = await openArchiveFile(path);
+  let compression: ArchiveCompression = 'none';
   try {
+    const head = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead: headBytes } = await handle.read(head, 0, head.length, 0);
+    compression = sniffArchiveCompression(head.subarray(0, headBytes), path);
+    if (compression !== 'none') {
+      const plain = await decompressArchive(handle, path, compression, {
+        tempDir: options.tempDir,
+        maxSize: options.maxDecompressedSize ?? Math.max(MAX_RATIO * size, MIN_DECOMPRESSED_LIMIT),
+        signal,
+      });
+      const compressed = handle;
+      // From here on the decompressed copy is the archive (closed, and so gone, with it).
+      handle = plain.handle;
+      size = plain.size;
+      await compressed.close();
+    }
     const file = new CountingFile(handle);
-    const index = await indexTar(file, size, { archivePath: path });
+    const index = await indexTar(file, size, { archivePath: path, signal });
     const ctx: ArchiveContext = { path, file, index };
     const hasIndex = index.resolveFile('index.json') !== undefined;
     const hasManifestJson = index.resolveFile('manifest.json') !== undefined;
@@ -41,22 +82,28 @@ export async function openImageArchive(path: string, options: OpenOptions = {}):
     let candidates: Candidate[];
     if (hasIndex) {
       format = 'oci-layout';
-      const layout = await readOciLayout(ctx, options.maxIndexDepth ?? MAX_INDEX_DEPTH);
+      const layout = await readOciLayout(ctx, {
+        maxDepth: options.maxIndexDepth ?? MAX_INDEX_DEPTH,
+        maxDescriptors: options.maxDescriptors ?? MAX_DESCRIPTORS,
+        signal,
+      });
       candidates = layout.candidates;
       if (dockerManifest) await mergeRepoTags(candidates, dockerManifest.value, path);
       if (candidates.length === 0 && layout.skipped.length > 0) {
-        throw new OciImageError('UNSUPPORTED_MEDIA_TYPE', `${path}: no runnable image; the index lists only unsupported media types: ${layout.skipped.join(', ')}`, {
+        throw new OciImageError('UNSUPPORTED_MEDIA_TYPE', `${path}: no runnable image; the index lists only unsupported media types: ${joinCapped(layout.skipped, ', ')}`, {
           subject: path,
+          details: layout.skipped,
         });
       }
     } else if (dockerManifest) {
       format = 'docker-archive';
-      candidates = await readDockerArchive(ctx, dockerManifest.value);
+      candidates = await readDockerArchive(ctx, dockerManifest.value, signal);
     } else {
       throw new OciImageError('NOT_AN_IMAGE', `${path}: not an image archive (no index.json or manifest.json)`, { subject: path });
     }
     if (candidates.length === 0) throw new OciImageError('NOT_AN_IMAGE', `${path}: the archive holds no runnable image`, { subject: path });
-    return new Archive(path, format, hasManifestJson && hasIndex, handle, ctx, candidates);
+    if (signal?.aborted) throw abortedError(path, signal);
+    return new Archive(path, format, compression, hasManifestJson && hasIndex, handle, ctx, candidates);
   } catch (err) {
     await handle.close();
     throw err;
@@ -83,6 +130,7 @@ async function mergeRepoTags(candidates: Candidate[], manifestJson: unknown, pat
 class Archive implements ImageArchive {
   readonly path: string;
   readonly format: ArchiveFormat;
+  readonly compression: ArchiveCompression;
   readonly hasDockerManifest: boolean;
   readonly images: readonly ImageSummary[];
   readonly #handle: FileHandle;
@@ -92,9 +140,10 @@ class Archive implements ImageArchive {
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(path: string, format: ArchiveFormat, hasDockerManifest: boolean, handle: FileHandle, ctx: ArchiveContext, candidates: Candidate[]) {
+  constructor(path: string, format: ArchiveFormat, compression: ArchiveCompression, hasDockerManifest: boolean, handle: FileHandle, ctx: ArchiveContext, candidates: Candidate[]) {
     this.path = path;
     this.format = format;
+    this.compression = compression;
     this.hasDockerManifest = hasDockerManifest;
     this.#handle = handle;
     this.#ctx = ctx;

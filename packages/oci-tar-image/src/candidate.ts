@@ -33,7 +33,21 @@ export interface Candidate {
   configDigest(): Promise<string>;
 }
 
-/** Adds names not yet present, keeping order. */
+/** The names already in a ref list, kept next to it so adding n names costs O(n), not O(n²). */
+const present = new WeakMap<string[], { names: Set<string>; length: number }>();
+
+/** Adds names not yet present, keeping order. Linear in the names added (amortised). */
 export function addRefs(target: string[], refs: Iterable<string>): void {
-  for (const r of refs) if (r !== '' && !target.includes(r)) target.push(r);
+  let seen = present.get(target);
+  // Rebuilt when the list was changed other than through addRefs.
+  if (!seen || seen.length !== target.length) {
+    seen = { names: new Set(target), length: target.length };
+    present.set(target, seen);
+  }
+  for (const r of refs) {
+    if (r === '' || seen.names.has(r)) continue;
+    seen.names.add(r);
+    target.push(r);
+  }
+  seen.length = target.length;
 }

@@ -2,8 +2,9 @@
 // a config file and layer paths (`<id>/layer.tar`, often a symlink or hardlink to `<hex>.tar`).
 // There are no descriptors: digests come from the config's diff_ids and from hashing.
 import { addRefs, type Candidate, type LayerSource, type ResolvedImage } from './candidate.js';
-import { digestOf, validateDigest } from './digest.js';
-import { OciImageError } from './errors.js';
+import { validateDigest } from './digest.js';
+import { abortedError, inArchive, OciImageError } from './errors.js';
+import { shorten } from './message.js';
 import { readJsonFile, type ArchiveContext } from './json-blob.js';
 import { dockerLayerType, MediaTypes, sniffCompression } from './media-types.js';
 import { normalizePlatform } from './platform.js';
@@ -59,7 +60,7 @@ async function legacyNames(ctx: ArchiveContext): Promise<Map<string, string[]>> 
 async function resolveDockerImage(ctx: ArchiveContext, entry: DockerManifestEntry, config: ImageConfig, configDigest: string, configSize: number): Promise<ResolvedImage> {
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== entry.Layers.length) {
-    throw new OciImageError('INVALID_MANIFEST', `${ctx.path}: manifest.json lists ${entry.Layers.length} layer(s) for ${entry.Config} but its config has ${diffIds.length} diff_ids`, {
+    throw new OciImageError('INVALID_MANIFEST', `${ctx.path}: manifest.json lists ${entry.Layers.length} layer(s) for ${shorten(entry.Config)} but its config has ${diffIds.length} diff_ids`, {
       subject: configDigest,
     });
   }
@@ -68,10 +69,10 @@ async function resolveDockerImage(ctx: ArchiveContext, entry: DockerManifestEntr
   const head = Buffer.alloc(4);
   for (const [index, path] of entry.Layers.entries()) {
     const diffId = diffIds[index]!;
-    const parsed = validateDigest(diffId, `rootfs.diff_ids[${index}] of ${entry.Config}`);
+    const parsed = inArchive(ctx.path, () => validateDigest(diffId, `rootfs.diff_ids[${index}] of ${shorten(entry.Config)}`));
     const file = ctx.index.resolveFile(path);
     if (!file) {
-      throw new OciImageError('MISSING_BLOB', `${ctx.path}: layer ${index} (${path}, diff_id ${diffId}) is missing from the archive`, { subject: diffId });
+      throw new OciImageError('MISSING_BLOB', `${ctx.path}: layer ${index} (${shorten(path)}, diff_id ${diffId}) is missing from the archive`, { subject: diffId });
     }
     // manifest.json does not say how a layer is stored: look at its first bytes.
     const n = await ctx.index.reader(ctx.file, file).readAt(0, head);
@@ -97,47 +98,66 @@ async function resolveDockerImage(ctx: ArchiveContext, entry: DockerManifestEntr
   return { manifestDigest: configDigest, manifest, configDigest, config, layers, sources };
 }
 
+/** A config file of a Docker archive, read, hashed and parsed once however many entries name it. */
+interface DockerConfig {
+  digest: string;
+  config: ImageConfig;
+  platform: ReturnType<typeof normalizePlatform>;
+  size: number;
+}
+
 /** Reads manifest.json's images (and their configs, for the platform). */
-export async function readDockerArchive(ctx: ArchiveContext, manifestJson: unknown): Promise<Candidate[]> {
-  const entries = parseDockerManifest(manifestJson, ctx.path);
+export async function readDockerArchive(ctx: ArchiveContext, manifestJson: unknown, signal?: AbortSignal): Promise<Candidate[]> {
+  const entries = inArchive(ctx.path, () => parseDockerManifest(manifestJson, ctx.path));
   const names = entries.some((e) => e.RepoTags.length === 0) ? await legacyNames(ctx) : new Map<string, string[]>();
-  const out: Candidate[] = [];
+  const out = new Map<string, Candidate>();
+  // By tar member (offset): entries naming one config by different paths share the work too.
+  const configs = new Map<number, DockerConfig>();
   for (const [i, entry] of entries.entries()) {
+    if (signal?.aborted) throw abortedError(ctx.path, signal);
     const file = await readJsonFile(ctx, entry.Config);
     if (!file) {
-      throw new OciImageError('MISSING_BLOB', `${ctx.path}: config ${entry.Config} of image ${i} in manifest.json is missing from the archive`, { subject: entry.Config });
+      throw new OciImageError('MISSING_BLOB', `${ctx.path}: config ${shorten(entry.Config)} of image ${i} in manifest.json is missing from the archive`, {
+        subject: entry.Config,
+      });
     }
-    const configDigest = digestOf(file.bytes);
+    let cfg = configs.get(file.entry.offset);
+    if (cfg === undefined) {
+      const configDigest = `sha256:${file.hash('sha256')}`;
+      const config = inArchive(ctx.path, () => parseConfig(file.value, `config ${shorten(entry.Config)}`));
+      const platform = normalizePlatform(config.variant ? { os: config.os, architecture: config.architecture, variant: config.variant } : { os: config.os, architecture: config.architecture });
+      cfg = { digest: configDigest, config, platform, size: file.bytes.length };
+      configs.set(file.entry.offset, cfg);
+    }
     const named = digestFromName(entry.Config);
     if (named !== undefined) {
       const alg = named.slice(0, named.indexOf(':')) === 'sha512' ? 'sha512' : 'sha256';
-      const actual = digestOf(file.bytes, alg);
+      const actual = `${alg}:${file.hash(alg)}`;
       if (actual !== named) {
-        throw new OciImageError('DIGEST_MISMATCH', `${ctx.path}: config ${entry.Config} (${named}) has digest ${actual}`, { subject: named });
+        throw new OciImageError('DIGEST_MISMATCH', `${ctx.path}: config ${shorten(entry.Config)} (${named}) has digest ${actual}`, { subject: named });
       }
     }
-    const config = parseConfig(file.value, `config ${entry.Config}`);
-    const platform = normalizePlatform(config.variant ? { os: config.os, architecture: config.architecture, variant: config.variant } : { os: config.os, architecture: config.architecture });
-    const refs: string[] = [...entry.RepoTags];
+    const refs: string[] = [];
+    addRefs(refs, entry.RepoTags);
     if (refs.length === 0) {
       // The legacy id of an image's top layer is the directory of its last layer path.
       const top = entry.Layers[entry.Layers.length - 1]?.split('/').filter((c) => c !== '' && c !== '.')[0];
       addRefs(refs, (top && names.get(top)) || []);
     }
-    const existing = out.find((c) => c.manifestDigest === configDigest);
+    const existing = out.get(cfg.digest);
     if (existing) {
       addRefs(existing.refs, refs);
       continue;
     }
-    const size = file.bytes.length;
-    out.push({
+    const { digest, config, platform, size } = cfg;
+    out.set(digest, {
       refs,
       platform,
-      manifestDigest: configDigest,
+      manifestDigest: digest,
       mediaType: MediaTypes.dockerManifest,
-      resolve: () => resolveDockerImage(ctx, entry, config, configDigest, size),
-      configDigest: () => Promise.resolve(configDigest),
+      resolve: () => resolveDockerImage(ctx, entry, config, digest, size),
+      configDigest: () => Promise.resolve(digest),
     });
   }
-  return out;
+  return [...out.values()];
 }

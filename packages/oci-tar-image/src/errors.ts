@@ -1,4 +1,5 @@
 // Typed errors: every failure has a stable `code` and a message naming the digest or path.
+import { capMessage } from './message.js';
 
 export type OciImageErrorCode =
   | 'NOT_AN_IMAGE'
@@ -19,7 +20,17 @@ export type OciImageErrorCode =
   | 'INDEX_TOO_DEEP'
   | 'LINK_LOOP'
   /** A platform string that cannot be parsed (`parsePlatform`). */
-  | 'INVALID_PLATFORM';
+  | 'INVALID_PLATFORM'
+  /** A member the image needs is in the archive more than once (readers disagree on which counts). */
+  | 'DUPLICATE_ENTRY'
+  /** Nested indexes list more descriptors than `OpenOptions.maxDescriptors`. */
+  | 'INDEX_TOO_LARGE'
+  /** The archive is compressed with something other than gzip or zstd (or not decompressible). */
+  | 'UNSUPPORTED_COMPRESSION'
+  /** A compressed archive decompresses to more than `OpenOptions.maxDecompressedSize`. */
+  | 'ARCHIVE_TOO_LARGE'
+  /** `OpenOptions.signal` was aborted while the archive was being opened. */
+  | 'ABORTED';
 
 export class OciImageError extends Error {
   override readonly name = 'OciImageError';
@@ -27,9 +38,41 @@ export class OciImageError extends Error {
   /** The digest or archive path the error is about, when there is one. */
   readonly subject: string | undefined;
 
-  constructor(code: OciImageErrorCode, message: string, options: { subject?: string; cause?: unknown } = {}) {
-    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
+  /**
+   * The full list behind a message that had to leave items out (e.g. every image an archive
+   * offers, for `NO_MATCHING_PLATFORM`); undefined when the message says everything.
+   */
+  readonly details: readonly string[] | undefined;
+
+  /** Messages are capped at MAX_MESSAGE characters (hostile archives choose names and counts). */
+  constructor(code: OciImageErrorCode, message: string, options: { subject?: string; cause?: unknown; details?: readonly string[] } = {}) {
+    super(capMessage(message), options.cause !== undefined ? { cause: options.cause } : undefined);
     this.code = code;
     this.subject = options.subject;
+    this.details = options.details;
+  }
+}
+
+/** The error for an aborted open: `ABORTED`, with the signal's reason as the cause. */
+export function abortedError(archivePath: string, signal: AbortSignal): OciImageError {
+  const reason: unknown = signal.reason;
+  const why = reason instanceof Error ? `: ${reason.message}` : '';
+  return new OciImageError('ABORTED', `${archivePath}: opening the archive was aborted${why}`, { subject: archivePath, cause: reason });
+}
+
+/**
+ * Runs `fn` (a pure check such as parseManifest or validateDigest, which know nothing of
+ * archives) and prefixes the archive's path to the message of an OciImageError it throws.
+ */
+export function inArchive<T>(archivePath: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof OciImageError) || err.message.startsWith(`${archivePath}: `)) throw err;
+    throw new OciImageError(err.code, `${archivePath}: ${err.message}`, {
+      ...(err.subject !== undefined ? { subject: err.subject } : {}),
+      ...(err.details !== undefined ? { details: err.details } : {}),
+      cause: err,
+    });
   }
 }

@@ -1,11 +1,14 @@
 export { openImageArchive, type OpenOptions } from './archive.js';
 export { isImageArchive } from './probe.js';
+export type { ArchiveCompression } from './compressed-archive.js';
 export { OciImageError, type OciImageErrorCode } from './errors.js';
 export { parsePlatform, formatPlatform, normalizePlatform, hostPlatform } from './platform.js';
 export { validateDigest, type ParsedDigest, type DigestAlgorithm } from './digest.js';
 export { MediaTypes, layerCompression } from './media-types.js';
 export { MAX_JSON_SIZE } from './json-blob.js';
-export { MAX_INDEX_DEPTH } from './oci-layout.js';
+export { MAX_INDEX_DEPTH, MAX_DESCRIPTORS } from './oci-layout.js';
+export { parseIndex, parseManifest, parseConfig, parseDescriptor, type ImageIndex } from './schema.js';
+export { findNonIntegerNumber, INTEGER_KEYS, type NonIntegerNumber } from './json-integers.js';
 export type {
   Platform,
   Descriptor,

@@ -2,9 +2,10 @@
 // indexes down to the image manifests, skipping attestations.
 import { addRefs, type Candidate, type LayerSource, type ResolvedImage } from './candidate.js';
 import { validateDigest } from './digest.js';
-import { OciImageError } from './errors.js';
+import { abortedError, inArchive, OciImageError } from './errors.js';
 import { findBlob, readJsonBlob, readJsonFile, type ArchiveContext } from './json-blob.js';
 import { isConfigType, isIndexType, isManifestType, layerCompression, MediaTypes } from './media-types.js';
+import { shorten } from './message.js';
 import { normalizePlatform } from './platform.js';
 import { parseConfig, parseIndex, parseManifest, type ImageIndex } from './schema.js';
 import type { Descriptor, ImageConfig, ImageManifest, Layer, Platform } from './types.js';
@@ -47,8 +48,8 @@ export class OciBlobCache {
     let p = this.#manifests.get(d.digest);
     if (!p) {
       p = (async () => {
-        const { value } = await readJsonBlob(this.#ctx, d.digest, d.size, 'manifest');
-        const manifest = parseManifest(value, `manifest ${d.digest}`);
+        const { value } = await readJsonBlob(this.#ctx, d.digest, d.size, 'manifest', { integers: true });
+        const manifest = inArchive(this.#ctx.path, () => parseManifest(value, `manifest ${d.digest}`));
         const mediaType = d.mediaType || manifest.mediaType || MediaTypes.ociManifest;
         if (!isManifestType(mediaType)) {
           throw new OciImageError('UNSUPPORTED_MEDIA_TYPE', `${this.#ctx.path}: manifest ${d.digest} has unsupported media type ${mediaType}`, { subject: d.digest });
@@ -76,7 +77,7 @@ export class OciBlobCache {
           });
         }
         const { value } = await readJsonBlob(this.#ctx, d.digest, d.size, 'config');
-        return parseConfig(value, `config ${d.digest}`);
+        return inArchive(this.#ctx.path, () => parseConfig(value, `config ${d.digest}`));
       })();
       this.#configs.set(d.digest, p);
     }
@@ -103,7 +104,7 @@ export async function resolveOciImage(ctx: ArchiveContext, cache: OciBlobCache, 
   const sources: LayerSource[] = [];
   manifest.layers.forEach((l, index) => {
     const what = `layer ${index} of manifest ${d.digest}`;
-    const parsed = validateDigest(l.digest, what);
+    const parsed = inArchive(ctx.path, () => validateDigest(l.digest, what));
     const compression = layerCompression(l.mediaType);
     if (compression === undefined) {
       throw new OciImageError('UNSUPPORTED_MEDIA_TYPE', `${ctx.path}: ${what} (${l.digest}) has unsupported media type ${l.mediaType || '(none)'}`, { subject: l.digest });
@@ -118,38 +119,102 @@ export async function resolveOciImage(ctx: ArchiveContext, cache: OciBlobCache, 
   return { manifestDigest: d.digest, manifest, configDigest: manifest.config.digest, config, layers, sources };
 }
 
+/** Default bound on the descriptors read from all (distinct) indexes plus the images merged upwards. */
+export const MAX_DESCRIPTORS = 100_000;
+
+/** A runnable image found below an index node, with the names given to it on the way down. */
+interface Leaf {
+  desc: Descriptor;
+  platform: Platform;
+  refs: string[];
+}
+
+/** What an index node holds, computed once per index digest however often it is listed. */
+interface NodeResult {
+  leaves: Map<string, Leaf>;
+  skipped: Set<string>;
+  /** Levels of indexes below this one (0: it lists only manifests). */
+  height: number;
+  /** The cost of merging this result into a parent: its images, their names and skipped types. */
+  weight: number;
+}
+
 interface WalkState {
   ctx: ArchiveContext;
   cache: OciBlobCache;
   maxDepth: number;
-  out: Candidate[];
-  /** Descriptors skipped for their media type, for the error when nothing runnable is left. */
-  skipped: string[];
+  maxDescriptors: number;
+  /** Descriptors read plus images, their names and skipped types merged so far: the work done, against maxDescriptors. */
+  work: number;
+  /** Nested indexes already walked, by digest: a DAG costs its size, not its number of paths. */
+  done: Map<string, NodeResult>;
+  /** Indexes on the current path from index.json, for cycles. */
+  active: Set<string>;
+  signal: AbortSignal | undefined;
 }
 
-async function walk(state: WalkState, index: ImageIndex, where: string, inherited: string[], depth: number, ancestors: string[]): Promise<void> {
+function spend(state: WalkState, n: number): void {
+  state.work += n;
+  if (state.work > state.maxDescriptors) {
+    throw new OciImageError(
+      'INDEX_TOO_LARGE',
+      `${state.ctx.path}: the image indexes list more than ${state.maxDescriptors} descriptors (counting each image once per index that includes it)`,
+      { subject: state.ctx.path },
+    );
+  }
+}
+
+/** Adds an image to a node's result: names given on this edge first, then the ones from below. */
+function mergeLeaf(leaves: Map<string, Leaf>, desc: Descriptor, platform: Platform, edgeRefs: readonly string[], belowRefs: readonly string[]): void {
+  const existing = leaves.get(desc.digest);
+  if (existing) {
+    addRefs(existing.refs, edgeRefs);
+    addRefs(existing.refs, belowRefs);
+    return;
+  }
+  const refs: string[] = [];
+  addRefs(refs, edgeRefs);
+  addRefs(refs, belowRefs);
+  leaves.set(desc.digest, { desc, platform, refs });
+}
+
+async function walk(state: WalkState, index: ImageIndex, where: string, depth: number): Promise<NodeResult> {
   const { ctx, cache } = state;
+  const result: NodeResult = { leaves: new Map(), skipped: new Set(), height: 0, weight: 0 };
   for (const d of index.manifests) {
+    if (state.signal?.aborted) throw abortedError(ctx.path, state.signal);
+    spend(state, 1);
     if (isAttestation(d)) continue;
-    const refs = [...inherited];
-    addRefs(refs, refsOf(d));
+    const edgeRefs = refsOf(d);
     let mediaType = d.mediaType;
     if (mediaType === '') {
-      // No media type on the descriptor: look at the blob itself.
+      // No media type on the descriptor: look at the blob itself (read once, however often listed).
       const { value } = await readJsonBlob(ctx, d.digest, d.size, `blob listed in ${where}`);
       const o = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
       mediaType = typeof o.mediaType === 'string' ? o.mediaType : Array.isArray(o.manifests) ? MediaTypes.ociIndex : MediaTypes.ociManifest;
     }
     if (isIndexType(mediaType)) {
-      if (ancestors.includes(d.digest)) {
+      if (state.active.has(d.digest)) {
         throw new OciImageError('INDEX_TOO_DEEP', `${ctx.path}: image index ${d.digest} refers to itself (via ${where})`, { subject: d.digest });
       }
-      if (depth + 1 > state.maxDepth) {
+      let child = state.done.get(d.digest);
+      if (child === undefined) {
+        if (depth + 1 > state.maxDepth) {
+          throw new OciImageError('INDEX_TOO_DEEP', `${ctx.path}: image index ${d.digest} is nested more than ${state.maxDepth} levels deep`, { subject: d.digest });
+        }
+        const { value } = await readJsonBlob(ctx, d.digest, d.size, 'image index', { integers: true });
+        const parsed = inArchive(ctx.path, () => parseIndex(value, `image index ${d.digest}`));
+        state.active.add(d.digest);
+        child = await walk(state, parsed, `image index ${d.digest}`, depth + 1);
+        state.active.delete(d.digest);
+        state.done.set(d.digest, child);
+      } else if (depth + 1 + child.height > state.maxDepth) {
         throw new OciImageError('INDEX_TOO_DEEP', `${ctx.path}: image index ${d.digest} is nested more than ${state.maxDepth} levels deep`, { subject: d.digest });
       }
-      const { value } = await readJsonBlob(ctx, d.digest, d.size, 'image index');
-      const child = parseIndex(value, `image index ${d.digest}`);
-      await walk(state, child, `image index ${d.digest}`, refs, depth + 1, [...ancestors, d.digest]);
+      result.height = Math.max(result.height, child.height + 1);
+      spend(state, child.weight);
+      for (const leaf of child.leaves.values()) mergeLeaf(result.leaves, leaf.desc, leaf.platform, edgeRefs, leaf.refs);
+      for (const s of child.skipped) result.skipped.add(s);
     } else if (isManifestType(mediaType)) {
       const desc: Descriptor = { ...d, mediaType };
       let platform: Platform;
@@ -158,29 +223,20 @@ async function walk(state: WalkState, index: ImageIndex, where: string, inherite
         const { manifest } = await cache.manifest(desc);
         // Artifacts (signatures, SBOMs) have manifests too, but no image config: not runnable.
         if (manifest.config.mediaType !== '' && !isConfigType(manifest.config.mediaType)) {
-          state.skipped.push(`${manifest.config.mediaType} (config of ${d.digest})`);
+          result.skipped.add(`${manifest.config.mediaType} (config of ${d.digest})`);
           continue;
         }
         platform = configPlatform(await cache.config(d.digest, manifest.config));
       }
       if (platform.os === 'unknown' && platform.architecture === 'unknown') continue;
-      const existing = state.out.find((c) => c.manifestDigest === d.digest);
-      if (existing) {
-        addRefs(existing.refs, refs);
-        continue;
-      }
-      state.out.push({
-        refs,
-        platform,
-        manifestDigest: d.digest,
-        mediaType,
-        resolve: () => resolveOciImage(ctx, cache, desc),
-        configDigest: async () => (await cache.manifest(desc)).manifest.config.digest,
-      });
+      mergeLeaf(result.leaves, desc, platform, edgeRefs, []);
     } else {
-      state.skipped.push(`${mediaType} (${d.digest})`);
+      result.skipped.add(`${mediaType} (${d.digest})`);
     }
   }
+  result.weight = result.leaves.size + result.skipped.size;
+  for (const leaf of result.leaves.values()) result.weight += leaf.refs.length;
+  return result;
 }
 
 export interface OciLayout {
@@ -189,21 +245,50 @@ export interface OciLayout {
   cache: OciBlobCache;
 }
 
-/** Reads oci-layout and index.json and finds every runnable image. */
-export async function readOciLayout(ctx: ArchiveContext, maxDepth = MAX_INDEX_DEPTH): Promise<OciLayout> {
+export interface WalkOptions {
+  maxDepth?: number;
+  maxDescriptors?: number;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Reads oci-layout and index.json and finds every runnable image. Each nested index is read and
+ * walked once (by digest), so the work is bounded by the archive's size, not by the number of
+ * paths through a DAG of indexes; `maxDescriptors` bounds it further.
+ */
+export async function readOciLayout(ctx: ArchiveContext, options: WalkOptions = {}): Promise<OciLayout> {
   const layout = await readJsonFile(ctx, 'oci-layout');
   if (layout !== undefined) {
     const v = layout.value as { imageLayoutVersion?: unknown } | null;
     const version = typeof v === 'object' && v !== null ? v.imageLayoutVersion : undefined;
     if (typeof version !== 'string' || !/^1\.\d+\.\d+$/.test(version)) {
-      throw new OciImageError('INVALID_MANIFEST', `${ctx.path}: oci-layout has unsupported imageLayoutVersion ${JSON.stringify(version)}`, { subject: 'oci-layout' });
+      throw new OciImageError('INVALID_MANIFEST', `${ctx.path}: oci-layout has unsupported imageLayoutVersion ${shorten(JSON.stringify(version) ?? 'undefined')}`, {
+        subject: 'oci-layout',
+      });
     }
   }
-  const file = await readJsonFile(ctx, 'index.json');
+  const file = await readJsonFile(ctx, 'index.json', { integers: true });
   if (file === undefined) throw new OciImageError('NOT_AN_IMAGE', `${ctx.path}: no index.json`, { subject: ctx.path });
-  const index = parseIndex(file.value, 'index.json');
+  const index = inArchive(ctx.path, () => parseIndex(file.value, 'index.json'));
   const cache = new OciBlobCache(ctx);
-  const state: WalkState = { ctx, cache, maxDepth, out: [], skipped: [] };
-  await walk(state, index, 'index.json', [], 0, []);
-  return { candidates: state.out, skipped: state.skipped, cache };
+  const state: WalkState = {
+    ctx,
+    cache,
+    maxDepth: options.maxDepth ?? MAX_INDEX_DEPTH,
+    maxDescriptors: options.maxDescriptors ?? MAX_DESCRIPTORS,
+    work: 0,
+    done: new Map(),
+    active: new Set(),
+    signal: options.signal,
+  };
+  const top = await walk(state, index, 'index.json', 0);
+  const candidates: Candidate[] = [...top.leaves.values()].map(({ desc, platform, refs }) => ({
+    refs,
+    platform,
+    manifestDigest: desc.digest,
+    mediaType: desc.mediaType,
+    resolve: () => resolveOciImage(ctx, cache, desc),
+    configDigest: async () => (await cache.manifest(desc)).manifest.config.digest,
+  }));
+  return { candidates, skipped: [...top.skipped], cache };
 }

@@ -1,6 +1,7 @@
 // Choosing one image by reference and platform, with errors that list what the archive offers.
 import type { Candidate } from './candidate.js';
 import { OciImageError } from './errors.js';
+import { joinCapped, shorten } from './message.js';
 import { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, platformScore } from './platform.js';
 import type { Platform, SelectOptions } from './types.js';
 
@@ -45,8 +46,13 @@ function describe(c: Candidate): string {
   return `${formatPlatform(c.platform)} ${c.refs.length > 0 ? c.refs.join(', ') : '(no name)'} ${c.manifestDigest}`;
 }
 
+function lines(cs: readonly Candidate[]): string[] {
+  return cs.map((c) => describe(c));
+}
+
+/** The images on offer, one per line, cut to fit a message ("… and N more"). */
 function offered(cs: readonly Candidate[]): string {
-  return cs.map((c) => `  ${describe(c)}`).join('\n');
+  return `  ${joinCapped(lines(cs), '\n  ')}`;
 }
 
 function wantedPlatform(p: SelectOptions['platform']): Platform {
@@ -63,8 +69,8 @@ export function selectCandidate(all: readonly Candidate[], options: SelectOption
       const names = [...new Set(all.flatMap((c) => c.refs))];
       throw new OciImageError(
         'NO_MATCHING_REF',
-        `${archivePath}: no image named '${ref}'; the archive offers ${names.length > 0 ? names.map((n) => `'${n}'`).join(', ') : 'only unnamed images'}:\n${offered(all)}`,
-        { subject: ref },
+        `${archivePath}: no image named '${shorten(ref)}'; the archive offers ${names.length > 0 ? joinCapped(names.map((n) => `'${n}'`), ', ', 300) : 'only unnamed images'}:\n${offered(all)}`,
+        { subject: ref, details: lines(all) },
       );
     }
   }
@@ -74,18 +80,18 @@ export function selectCandidate(all: readonly Candidate[], options: SelectOption
     throw new OciImageError(
       'NO_MATCHING_PLATFORM',
       `${archivePath}: no image for platform ${formatPlatform(want)}${options.platform === undefined ? ' (the host; choose another with a platform option)' : ''}${
-        options.ref !== undefined ? ` named '${options.ref}'` : ''
+        options.ref !== undefined ? ` named '${shorten(options.ref)}'` : ''
       }; the archive offers:\n${offered(cs)}`,
-      { subject: formatPlatform(want) },
+      { subject: formatPlatform(want), details: lines(cs) },
     );
   }
-  const best = Math.max(...scored.map((x) => x.score));
+  const best = scored.reduce((m, x) => Math.max(m, x.score), 0); // no spread: thousands of images
   const top = scored.filter((x) => x.score === best).map((x) => x.c);
   if (top.length > 1) {
     throw new OciImageError(
       'AMBIGUOUS_IMAGE',
-      `${archivePath}: ${top.length} images match platform ${formatPlatform(want)}${options.ref !== undefined ? ` and name '${options.ref}'` : ''}; choose one by name:\n${offered(top)}`,
-      { subject: archivePath },
+      `${archivePath}: ${top.length} images match platform ${formatPlatform(want)}${options.ref !== undefined ? ` and name '${shorten(options.ref)}'` : ''}; choose one by name:\n${offered(top)}`,
+      { subject: archivePath, details: lines(top) },
     );
   }
   return top[0]!;

@@ -1,7 +1,8 @@
 // Indexes a tar archive by reading its headers only: one 512-byte read per header, the file data
 // is skipped by offset arithmetic and never read. Resolves in-archive symlinks and hardlinks.
 import { RangeReader, type PositionalFile } from '@oci2lxc/range-reader';
-import { OciImageError } from './errors.js';
+import { abortedError, OciImageError } from './errors.js';
+import { shorten } from './message.js';
 import { BLOCK, HeaderError, isZeroBlock, paddedSize, parseHeader, parsePaxRecords } from './tar-headers.js';
 
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
@@ -24,6 +25,8 @@ export interface IndexTarOptions {
   onEntry?: (entry: TarEntry) => boolean;
   /** Stop after this many entries (a partial index). */
   maxEntries?: number;
+  /** Checked before each header: an aborted signal stops the scan with an `ABORTED` error. */
+  signal?: AbortSignal | undefined;
 }
 
 /** PAX and GNU long-name data is metadata, never large; cap it so a hostile header cannot make us allocate gigabytes. */
@@ -70,16 +73,26 @@ function headerOnly(typeflag: string): boolean {
   return typeflag >= '1' && typeflag <= '6';
 }
 
+/** One node of the path tree: a member at this exact path (if any) and the names below it. */
+interface PathNode {
+  entry: TarEntry | undefined;
+  children: Map<string, PathNode> | undefined;
+}
+
 export class TarIndex {
   readonly archivePath: string;
   readonly entries: ReadonlyMap<string, TarEntry>;
   /** False when the scan was stopped early (maxEntries or onEntry). */
   readonly complete: boolean;
+  /** Paths written more than once (not counting a directory repeated as a directory). */
+  readonly duplicates: ReadonlySet<string>;
+  #root: PathNode | undefined;
 
-  constructor(archivePath: string, entries: Map<string, TarEntry>, complete: boolean) {
+  constructor(archivePath: string, entries: Map<string, TarEntry>, complete: boolean, duplicates: ReadonlySet<string> = new Set()) {
     this.archivePath = archivePath;
     this.entries = entries;
     this.complete = complete;
+    this.duplicates = duplicates;
   }
 
   has(path: string): boolean {
@@ -89,49 +102,65 @@ export class TarIndex {
   /**
    * Follows symlinks (relative to the link's directory, in any path component) and hardlinks
    * (archive paths) to the regular file that holds the bytes. Undefined when nothing is there or
-   * the path ends at something that is not a file. Throws LINK_LOOP after too many hops and
-   * INVALID_TAR for a link that leads outside the archive.
+   * the path ends at something that is not a file. Throws LINK_LOOP after too many hops,
+   * INVALID_TAR for a link that leads outside the archive and DUPLICATE_ENTRY when a member on
+   * the way was written more than once (readers disagree on which copy counts).
+   *
+   * Linear in the length of the path plus the link targets followed (at most MAX_LINK_HOPS of
+   * them): components are looked up one by one in a tree of the members' paths, never by
+   * joining the path walked so far.
    */
   resolveFile(path: string): TarEntry | undefined {
-    const start = normalizePath(path);
-    if (start === undefined) throw this.#outside(path, path);
-    let pending = start === '' ? [] : start.split('/');
-    let resolved: string[] = [];
+    const root = (this.#root ??= buildTree(this.entries));
+    // Components still to walk, last one first (a stack: pushing a link target is O(its length)).
+    const pending = path.split('/').reverse();
+    // The nodes walked so far; undefined below a name that does not exist (`..` can still climb back).
+    const walked: (PathNode | undefined)[] = [];
     let hops = 0;
+    let lastLink: TarEntry | undefined;
     const hop = (via: TarEntry): void => {
+      lastLink = via;
       if (++hops > MAX_LINK_HOPS) {
-        throw new OciImageError('LINK_LOOP', `${this.archivePath}: too many levels of links resolving '${path}' (loop at '${via.path}' -> '${via.linkname}')`, {
-          subject: path,
-        });
+        throw new OciImageError(
+          'LINK_LOOP',
+          `${this.archivePath}: too many levels of links resolving '${shorten(path)}' (loop at '${shorten(via.path)}' -> '${shorten(via.linkname)}')`,
+          { subject: path },
+        );
       }
     };
+    const outside = (): OciImageError =>
+      this.#outside(path, lastLink ? `${lastLink.path} ${lastLink.type === 'hardlink' ? '=>' : '->'} ${lastLink.linkname}` : path);
     while (pending.length > 0) {
-      const c = pending.shift()!;
+      const c = pending.pop()!;
       if (c === '' || c === '.') continue;
       if (c === '..') {
-        if (resolved.length === 0) throw this.#outside(path, path);
-        resolved.pop();
+        if (walked.length === 0) throw outside();
+        walked.pop();
         continue;
       }
-      const candidate = resolved.length === 0 ? c : `${resolved.join('/')}/${c}`;
-      const e = this.entries.get(candidate);
+      const parent = walked.length === 0 ? root : walked[walked.length - 1];
+      const node = parent?.children?.get(c);
+      const e = node?.entry;
+      if (e !== undefined) this.#checkUnique(e.path, path);
       if (e?.type === 'symlink') {
         hop(e);
-        if (e.linkname.startsWith('/') || e.linkname === '') throw this.#outside(path, `${e.path} -> ${e.linkname}`);
-        pending = [...e.linkname.split('/'), ...pending];
+        if (e.linkname.startsWith('/') || e.linkname === '') throw outside();
+        const target = e.linkname.split('/');
+        for (let i = target.length - 1; i >= 0; i--) pending.push(target[i]!);
         continue;
       }
       if (e?.type === 'hardlink' && pending.length === 0) {
         hop(e);
         const target = normalizePath(e.linkname);
-        if (target === undefined || target === '') throw this.#outside(path, `${e.path} => ${e.linkname}`);
-        pending = target.split('/');
-        resolved = [];
+        if (target === undefined || target === '') throw outside();
+        walked.length = 0;
+        const parts = target.split('/');
+        for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]!);
         continue;
       }
-      resolved.push(c);
+      walked.push(node);
     }
-    const e = this.entries.get(resolved.join('/'));
+    const e = walked.length === 0 ? undefined : walked[walked.length - 1]?.entry;
     return e?.type === 'file' ? e : undefined;
   }
 
@@ -140,9 +169,38 @@ export class TarIndex {
     return new RangeReader(file, entry.offset, entry.size);
   }
 
-  #outside(path: string, link: string): OciImageError {
-    return new OciImageError('INVALID_TAR', `${this.archivePath}: '${path}' resolves outside the archive (via '${link}')`, { subject: path });
+  #checkUnique(member: string, path: string): void {
+    if (!this.duplicates.has(member)) return;
+    throw new OciImageError(
+      'DUPLICATE_ENTRY',
+      `${this.archivePath}: '${shorten(member)}' (needed for '${shorten(path)}') is in the archive more than once; readers disagree on which copy counts (skopeo's docker-archive reader takes the first, tar extraction the last), so the archive is refused`,
+      { subject: member },
+    );
   }
+
+  #outside(path: string, link: string): OciImageError {
+    return new OciImageError('INVALID_TAR', `${this.archivePath}: '${shorten(path)}' resolves outside the archive (via '${shorten(link)}')`, { subject: path });
+  }
+}
+
+/** The members' paths as a tree of components, so a path resolves in time linear in its length. */
+function buildTree(entries: ReadonlyMap<string, TarEntry>): PathNode {
+  const root: PathNode = { entry: undefined, children: undefined };
+  for (const [path, entry] of entries) {
+    if (path === '') continue;
+    let node = root;
+    for (const c of path.split('/')) {
+      node.children ??= new Map();
+      let next = node.children.get(c);
+      if (!next) {
+        next = { entry: undefined, children: undefined };
+        node.children.set(c, next);
+      }
+      node = next;
+    }
+    node.entry = entry;
+  }
+  return root;
 }
 
 /** Reads one block at `pos`; the caller has checked that the file is long enough. */
@@ -160,6 +218,7 @@ async function readBlock(file: PositionalFile, pos: number, block: Buffer): Prom
 export async function indexTar(file: PositionalFile, fileSize: number, options: IndexTarOptions): Promise<TarIndex> {
   const archive = options.archivePath;
   const entries = new Map<string, TarEntry>();
+  const duplicates = new Set<string>();
   const block = Buffer.alloc(BLOCK);
   const global = new Map<string, string>();
   let pax: Map<string, string> | undefined;
@@ -180,7 +239,8 @@ export async function indexTar(file: PositionalFile, fileSize: number, options: 
   };
 
   for (;;) {
-    if (options.maxEntries !== undefined && count >= options.maxEntries) return new TarIndex(archive, entries, false);
+    if (options.signal?.aborted) throw abortedError(archive, options.signal);
+    if (options.maxEntries !== undefined && count >= options.maxEntries) return new TarIndex(archive, entries, false, duplicates);
     if (pos + BLOCK > fileSize) {
       if (pos === 0 && fileSize === 0) throw new OciImageError('NOT_AN_IMAGE', `${archive}: empty file, not an image archive`, { subject: archive });
       if (pos === fileSize) throw truncated(`no end-of-archive marker ${after()}`);
@@ -191,7 +251,18 @@ export async function indexTar(file: PositionalFile, fileSize: number, options: 
       if (pax !== undefined || longName !== undefined || longLink !== undefined) {
         throw new OciImageError('INVALID_TAR', `${archive}: extended header at the end of the archive ${after()} describes no entry`, { subject: archive });
       }
-      return new TarIndex(archive, entries, true);
+      // The end is two zero blocks. One zero block followed by more data is a damaged header, as
+      // Go's archive/tar (skopeo) says: members after it would be seen by some readers, not others.
+      // A file ending right after one zero block is accepted, as Go and GNU tar do.
+      if (pos + 2 * BLOCK <= fileSize) {
+        if ((await readBlock(file, pos + BLOCK, block)) < BLOCK) throw truncated(`incomplete block at offset ${pos + BLOCK} ${after()}`);
+        if (!isZeroBlock(block)) {
+          throw new OciImageError('INVALID_TAR', `${archive}: invalid tar header: a single zero block at offset ${pos} ${after()} is followed by more data`, {
+            subject: archive,
+          });
+        }
+      } else if (pos + BLOCK < fileSize) throw truncated(`incomplete block at offset ${pos + BLOCK} ${after()}`);
+      return new TarIndex(archive, entries, true, duplicates);
     }
     let h;
     try {
@@ -246,8 +317,12 @@ export async function indexTar(file: PositionalFile, fileSize: number, options: 
     // Entries that climb out of the root can never be named by an image, so they are not indexed.
     if (path !== undefined) {
       const entry: TarEntry = { path, type, offset, size, linkname };
-      entries.set(path, entry); // a later member of the same name replaces an earlier one, as on extraction
-      if (options.onEntry && !options.onEntry(entry)) return new TarIndex(archive, entries, false);
+      // A later member of the same name replaces an earlier one, as on extraction; resolveFile()
+      // refuses to use such a path at all (readers disagree on which copy counts).
+      const before = entries.get(path);
+      if (before !== undefined && !(before.type === 'dir' && type === 'dir')) duplicates.add(path);
+      entries.set(path, entry);
+      if (options.onEntry && !options.onEntry(entry)) return new TarIndex(archive, entries, false, duplicates);
     }
     pos = offset + paddedSize(size);
   }

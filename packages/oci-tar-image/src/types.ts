@@ -107,11 +107,16 @@ export interface LayerStreamOptions {
 export interface ImageArchive {
   readonly path: string;
   readonly format: ArchiveFormat;
+  /**
+   * How the archive file itself was compressed: `'none'` for a plain tar. A gzip or zstd archive
+   * was decompressed once, at open, to an anonymous temporary file that the archive now reads.
+   */
+  readonly compression: 'none' | 'gzip' | 'zstd';
   /** True when a Docker 25+ archive carries both an OCI layout and a manifest.json. */
   readonly hasDockerManifest: boolean;
   /** Every runnable image the archive offers (attestations skipped). */
   readonly images: readonly ImageSummary[];
-  /** Bytes read from the archive file so far (headers and JSON blobs; layer reads included). */
+  /** Bytes read from the archive file so far (headers and JSON blobs; layer reads included); of the decompressed copy for a compressed archive. */
   readonly bytesRead: number;
   /** Resolves one image by ref and platform; throws a typed error on no or several matches. */
   selectImage(options?: SelectOptions): Promise<Image>;

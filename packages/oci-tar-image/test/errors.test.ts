@@ -204,17 +204,17 @@ describe('JSON', () => {
 describe('INVALID_MANIFEST', () => {
   it('index.json without manifests', async () => {
     const { path } = write({}, { mutate: (files) => replaceContent(files, 'index.json', '{"schemaVersion":2}') });
-    await expectCode(openImageArchive(path), 'INVALID_MANIFEST', 'index.json', 'manifests');
+    await expectCode(openImageArchive(path), 'INVALID_MANIFEST', 'index.json', 'manifests', `${path}: `);
   });
 
   it('a manifest with schemaVersion 1', async () => {
     const { path } = write({}, { mutate: (files, b) => void rewriteBlob(files, b.images[0]!.manifestDigest, Buffer.from(JSON.stringify({ ...manifestOf(b), schemaVersion: 1 }))) });
-    await expectCode(select(path), 'INVALID_MANIFEST', 'schemaVersion');
+    await expectCode(select(path), 'INVALID_MANIFEST', 'schemaVersion', `${path}: `);
   });
 
   it('a config without rootfs', async () => {
     const { path } = write({ images: [{ layers, extraConfig: { rootfs: undefined } }] });
-    await expectCode(select(path), 'INVALID_MANIFEST', 'rootfs');
+    await expectCode(select(path), 'INVALID_MANIFEST', 'rootfs', `${path}: `);
   });
 
   it('diff_ids count differs from the layer count', async () => {
@@ -231,14 +231,15 @@ describe('INVALID_MANIFEST', () => {
 
   it('manifest.json that is not an array of images', async () => {
     const { path } = write({ format: 'docker' }, { mutate: (files) => replaceContent(files, 'manifest.json', '[{"Config": 1}]') });
-    await expectCode(openImageArchive(path), 'INVALID_MANIFEST', 'manifest.json');
+    await expectCode(openImageArchive(path), 'INVALID_MANIFEST', 'manifest.json', `${path}: `);
   });
 });
 
 describe('digests', () => {
   it('a digest with ../ never becomes a path', async () => {
     const { path } = write({}, { mutate: (files) => editJson<{ manifests: { digest: string }[] }>(files, 'index.json', (d) => void (d.manifests[0]!.digest = 'sha256:../../../../etc/passwd')) });
-    await expectCode(openImageArchive(path), 'INVALID_DIGEST', 'sha256:../../../../etc/passwd');
+    const err = await expectCode(openImageArchive(path), 'INVALID_DIGEST', 'sha256:../../../../etc/passwd');
+    expect(err.message.startsWith(`${path}: `)).toBe(true); // names the archive
   });
 
   it('an invalid layer digest or diff_id is INVALID_DIGEST', async () => {
@@ -250,9 +251,9 @@ describe('digests', () => {
         rewriteBlob(files, b.images[0]!.manifestDigest, Buffer.from(JSON.stringify(m)));
       },
     });
-    await expectCode(select(a.path), 'INVALID_DIGEST', bad);
+    await expectCode(select(a.path), 'INVALID_DIGEST', bad, `${a.path}: `);
     const b2 = write({ images: [{ layers, extraConfig: { rootfs: { type: 'layers', diff_ids: [bad, bad] } } }] });
-    await expectCode(select(b2.path), 'INVALID_DIGEST', bad);
+    await expectCode(select(b2.path), 'INVALID_DIGEST', bad, `${b2.path}: `);
   });
 
   it('a manifest or config whose bytes do not match is DIGEST_MISMATCH naming the digest', async () => {

@@ -55,8 +55,8 @@ describe('indexTar', () => {
     expect(r.index.resolveFile('d')).toBeUndefined(); // a directory is not a file
     expect(r.index.resolveFile('nope')).toBeUndefined();
     expect(r.index.complete).toBe(true);
-    // 5 header blocks (4 entries + the end marker), never the 100 kB of data
-    expect(r.bytesRead).toBe(5 * 512);
+    // 6 header blocks (4 entries + the end marker's two zero blocks), never the 100 kB of data
+    expect(r.bytesRead).toBe(6 * 512);
   });
 
   it('normalises ./ prefixes and leading slashes', async () => {
@@ -66,9 +66,13 @@ describe('indexTar', () => {
     expect(content(r, './z/w')).toBe('3');
   });
 
-  it('later members of the same name replace earlier ones', async () => {
-    const r = await indexBuffer(buildTar([file('a', 'old'), file('./a', 'new')]));
-    expect(content(r, 'a')).toBe('new');
+  it('a member written twice is refused when used (readers disagree on which copy counts)', async () => {
+    const r = await indexBuffer(buildTar([file('a', 'old'), file('./a', 'new'), dir('d/'), dir('./d/'), file('d/x', 'x')]));
+    expect(r.index.duplicates.has('a')).toBe(true);
+    await expectCode(async () => content(r, 'a'), 'DUPLICATE_ENTRY', "'a'");
+    // A directory repeated as a directory is harmless, and unrelated members still resolve.
+    expect(r.index.duplicates.has('d')).toBe(false);
+    expect(content(r, 'd/x')).toBe('x');
   });
 
   it('joins the ustar prefix field', async () => {
@@ -139,7 +143,7 @@ describe('indexTar', () => {
       const index = await indexTar(f, 512 + size + tail.length, { archivePath: p });
       expect(index.resolveFile('huge')?.size).toBe(size);
       expect(index.resolveFile('after')?.offset).toBe(512 + size + 512);
-      expect(f.bytesRead).toBe(3 * 512); // huge's header, after's header, the end marker
+      expect(f.bytesRead).toBe(4 * 512); // huge's header, after's header, the end marker's two zero blocks
     } finally {
       await h.close();
     }

@@ -58,7 +58,7 @@ export const config: Command = {
     const lxcVersion = checkLxcVersion('config', values['lxc-version']);
     const [archivePath] = positionals('config', pos, ['archive']) as [string];
     const { caps, assumed } = await targetCapabilities(lxcVersion, flavor);
-    const out = await withImage(archivePath, { platform: values.platform, ref: values.ref }, async (image) =>
+    const out = await withImage(archivePath, { platform: values.platform, ref: values.ref, signal: io.signal }, async (image) =>
       planContainer(image, {
         caps,
         flavor,

@@ -71,7 +71,7 @@ export const create: Command = {
       ...(lxcVersion ? { lxcVersion } : {}),
       plainEnvironment: !!values['lxc-environment'],
       force: !!values.force,
-      selection: { platform: values.platform, ref: values.ref },
+      selection: { platform: values.platform, ref: values.ref, signal: io.signal },
       quiet: !!values.quiet,
       io,
     });

@@ -50,7 +50,7 @@ export const extract: Command = {
     const [archivePath, rootfsArg] = positionals('extract', pos, ['archive', 'rootfs']) as [string, string];
     const idMap = idMapFrom('extract', values.idmap);
     const rootfs = resolve(rootfsArg);
-    const result = await withImage(archivePath, { platform: values.platform, ref: values.ref }, async (image) => {
+    const result = await withImage(archivePath, { platform: values.platform, ref: values.ref, signal: io.signal }, async (image) => {
       const stats = await extractTo(image, rootfs, io, { quiet: !!values.quiet, ...(idMap ? { idMap } : {}) });
       return { image, stats };
     });

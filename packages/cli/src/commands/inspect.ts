@@ -81,7 +81,7 @@ export const inspect: Command = {
       return 0;
     }
     const [path] = positionals('inspect', pos, ['archive']) as [string];
-    const doc = await withImage(path, { platform: values.platform, ref: values.ref }, async (image, archive) => describeImage(archive, image));
+    const doc = await withImage(path, { platform: values.platform, ref: values.ref, signal: io.signal }, async (image, archive) => describeImage(archive, image));
     if (values.json) {
       io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       return 0;
