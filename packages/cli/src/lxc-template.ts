@@ -2,10 +2,14 @@
 // LXC template mode: `lxc-create -n NAME -t /path/to/lxc-oci2lxc -- --archive IMAGE.tar [options]`.
 // lxc-create has already made <path>/config (default config) and an empty rootfs; the template
 // fills the rootfs and appends the image's lines to the config, like LXC's own `oci` template.
+// lxc-create holds <path>/partial (O_EXCL, F_OFD_SETLKW) while the template runs, and lxc-start
+// refuses a container with a locked partial file; the template also takes oci2lxc's own claim on
+// the name, so that an `oci2lxc create` of the same name fails at once instead of at its end.
 import { appendFile, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Io } from './command.js';
+import { claimContainer, type ContainerClaim } from './container-claim.js';
 import { errorCode } from './errors.js';
 import { printable } from './format.js';
 import { withImage } from './image-source.js';
@@ -71,11 +75,13 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     io.stderr.write(`lxc-oci2lxc: ${!v.archive ? '--archive IMAGE.tar is required (after -- on the lxc-create line)' : '--path is required (run me through lxc-create -t)'}\n`);
     return 2;
   }
+  let claim: ContainerClaim | undefined;
   try {
     const lxcVersion = checkLxcVersion('template', v['lxc-version']);
     const containerPath = resolve(v.path);
     const rootfs = resolve(v.rootfs ?? join(containerPath, 'rootfs'));
     const { caps } = await targetCapabilities(lxcVersion);
+    claim = await claimContainer(dirname(containerPath), v.name ?? basename(containerPath), { sweep: false });
     const plan = await withImage(resolve(v.archive), { platform: v.platform, ref: v.ref }, async (image) => {
       await extractTo(image, rootfs, io, { quiet: !!v.quiet });
       return planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'] });
@@ -92,6 +98,8 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     const message = err instanceof Error ? err.message : String(err);
     io.stderr.write(`lxc-oci2lxc: error ${printable(errorCode(err) ?? 'INTERNAL')}: ${printable(message.replace(/\s*\n\s*/g, '; '))}\n`);
     return 1;
+  } finally {
+    await claim?.release();
   }
 }
 
