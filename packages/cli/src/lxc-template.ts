@@ -81,7 +81,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     const containerPath = resolve(v.path);
     const rootfs = resolve(v.rootfs ?? join(containerPath, 'rootfs'));
     const { caps } = await targetCapabilities(lxcVersion);
-    claim = await claimContainer(dirname(containerPath), v.name ?? basename(containerPath), { sweep: false });
+    claim = await claimTemplateName(dirname(containerPath), v.name ?? basename(containerPath), io, !!v.quiet);
     const plan = await withImage(resolve(v.archive), { platform: v.platform, ref: v.ref }, async (image) => {
       await extractTo(image, rootfs, io, { quiet: !!v.quiet });
       return planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'] });
@@ -100,6 +100,21 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     return 1;
   } finally {
     await claim?.release();
+  }
+}
+
+/**
+ * The claim is an extra here: lxc-create's partial lock already keeps lxc-start and a second
+ * lxc-create out. So a claim that cannot be taken (no perl, an lxcpath the template's user
+ * namespace cannot write) is a warning; only a claim held by another oci2lxc run is an error.
+ */
+async function claimTemplateName(lxcpath: string, name: string, io: Io, quiet: boolean): Promise<ContainerClaim | undefined> {
+  try {
+    return await claimContainer(lxcpath, name, { sweep: false });
+  } catch (err) {
+    if (errorCode(err) === 'CONTAINER_BUSY') throw err;
+    if (!quiet) io.stderr.write(`lxc-oci2lxc: warning: proceeding without oci2lxc's claim on '${printable(name)}': ${printable(err instanceof Error ? err.message : String(err))}\n`);
+    return undefined;
   }
 }
 

@@ -230,6 +230,15 @@ describe.skipIf(!isRoot || !lxcAvailable)('concurrent runs (real processes, real
     expect(r.stderr).not.toMatch(/note:/);
   });
 
+  it('without perl to hold the claim, create fails clearly and changes nothing', () => {
+    const name = `noperl-${suffix}`;
+    const r = runCli(['create', name, taggedArchive(0), '--lxcpath', lxcpath, '--network', 'empty'], { env: { PATH: join(tmp.path, 'no-such-bin') } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error LOCK_UNAVAILABLE: cannot lock \S+\.oci2lxc-lock: perl is needed/);
+    expect(existsSync(join(lxcpath, name))).toBe(false);
+    expect(hidden(name)).toEqual([]);
+  });
+
   it("takes LXC's own container lock: lxc-info waits while it is held", async () => {
     const name = `locked-${suffix}`;
     containers.add(name);
