@@ -87,13 +87,23 @@ export function stagingPrefix(lxcpath: string, name: string): string {
 async function removeLeftovers(lxcpath: string, name: string): Promise<string[]> {
   const pattern = new RegExp(`^\\.${escapeRegExp(name)}\\.oci2lxc-(\\d+)-[A-Za-z0-9]{6}(\\.old)?$`);
   const notes: string[] = [];
-  for (const entry of readdirSync(lxcpath)) {
-    const m = pattern.exec(entry);
-    if (!m) continue;
+  const finalDir = join(lxcpath, name);
+  const found = readdirSync(lxcpath)
+    .map((entry) => ({ entry, m: pattern.exec(entry) }))
+    .filter((x): x is { entry: string; m: RegExpExecArray } => x.m !== null)
+    // A container that a --force run had moved aside first: it may have to go back.
+    .sort((a, b) => Number(b.m[2] !== undefined) - Number(a.m[2] !== undefined));
+  for (const { entry, m } of found) {
     const pid = Number(m[1]);
     if (pid !== process.pid && alive(pid)) continue;
     const path = join(lxcpath, entry);
     if (!lstatSync(path).isDirectory()) continue;
+    if (m[2] !== undefined && !existsSync(finalDir) && !isSymlink(finalDir)) {
+      // Killed between moving the old container aside and moving the new one in: keep the old.
+      await rename(path, finalDir);
+      notes.push(`restored container '${name}' at ${finalDir}, which an interrupted create --force (pid ${pid} is gone) had moved aside`);
+      continue;
+    }
     await removeTree(path);
     notes.push(`removed ${path}, left by an interrupted create of '${name}' (pid ${pid} is gone)`);
   }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync, chmodSync, mkdirS
 import { join } from 'node:path';
 import { busyboxLayer, dir, file, tempDir, writeArchive } from '@oci2lxc/fixtures';
 import { bin, isRoot, runCli, slowLayers, templateBin, type CliResult } from './run-cli.js';
-import { lxcLockPath } from '../src/lxc-lock.js';
+import { commandSocketBound, commandSocketName, lxcLockPath } from '../src/lxc-lock.js';
 import { lockFile } from '../src/file-lock.js';
 
 const lxcAvailable = spawnSync('lxc-start', ['--version']).status === 0 && existsSync('/bin/busybox');
@@ -19,10 +19,17 @@ const suffix = Math.random().toString(36).slice(2, 8);
 const containers = new Set<string>();
 const N = 8;
 
+// Long enough that LXC hashes the command socket's name (lxc/<fnv1a64>/command).
+const longLxcpath = join(tmp.path, 'l'.repeat(100));
+mkdirSync(longLxcpath);
+
 afterAll(() => {
   for (const name of containers) {
-    spawnSync('lxc-stop', ['-n', name, '-P', lxcpath, '-k'], { timeout: 30_000 });
-    spawnSync('lxc-destroy', ['-n', name, '-P', lxcpath, '-f'], { timeout: 30_000 });
+    for (const p of [lxcpath, longLxcpath]) {
+      if (!existsSync(join(p, name))) continue;
+      spawnSync('lxc-stop', ['-n', name, '-P', p, '-k'], { timeout: 30_000 });
+      spawnSync('lxc-destroy', ['-n', name, '-P', p, '-f'], { timeout: 30_000 });
+    }
   }
   tmp.cleanup();
 });
@@ -129,9 +136,14 @@ describe.skipIf(!isRoot || !lxcAvailable)('concurrent runs (real processes, real
     for (const f of ['f0', 'f777', 'f1499']) expect(readFileSync(join(dest, 'data', f), 'utf8')).toBe(`${w}-${f.slice(1)}`);
   });
 
-  it('--force refuses a running container and leaves it untouched', () => {
+  it.each([
+    ['', lxcpath],
+    [' (lxcpath so long that LXC hashes the socket name)', longLxcpath],
+  ])('--force refuses a running container and leaves it untouched%s', (_, lxcpath) => {
     const name = `running-${suffix}`;
     containers.add(name);
+    if (lxcpath === longLxcpath) expect(commandSocketName(lxcpath, name)).toMatch(/^lxc\/[0-9a-f]{16}\/command$/);
+    expect(commandSocketBound(lxcpath, name)).toBe(false);
     const first = runCli(['create', name, taggedArchive(1), '--lxcpath', lxcpath, '--network', 'empty', '-q']);
     expect(first.status, first.stderr).toBe(0);
     const start = spawnSync('lxc-start', ['-n', name, '-P', lxcpath, '-d'], { encoding: 'utf8' });
@@ -144,6 +156,29 @@ describe.skipIf(!isRoot || !lxcAvailable)('concurrent runs (real processes, real
     expect(readFileSync(join(lxcpath, name, 'config'), 'utf8')).toBe(configBefore);
     expect(readFileSync(join(lxcpath, name, 'rootfs', 'tag'), 'utf8')).toBe('1');
     expect(spawnSync('lxc-info', ['-n', name, '-P', lxcpath, '-s'], { encoding: 'utf8' }).stdout).toMatch(/RUNNING/);
+    expect(readdirSync(lxcpath).filter((n) => n.startsWith(`.${name}`))).toEqual([]);
+    // The check made at the moment of the swap, when lxc-info cannot be asked: the command socket.
+    expect(commandSocketBound(lxcpath, name)).toBe(true);
+    expect(spawnSync('lxc-stop', ['-n', name, '-P', lxcpath, '-k']).status).toBe(0);
+    expect(commandSocketBound(lxcpath, name)).toBe(false);
+  });
+
+  it('a container that a killed create --force had moved aside is put back, not lost', () => {
+    const name = `aside-${suffix}`;
+    containers.add(name);
+    expect(runCli(['create', name, taggedArchive(3), '--lxcpath', lxcpath, '--network', 'empty', '-q']).status).toBe(0);
+    // The state between the two renames of the swap: old container aside, new one staged.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const staged = join(lxcpath, `.${name}.oci2lxc-${gone.stdout}-AbCdEf`);
+    execFileSync('mv', ['-T', join(lxcpath, name), `${staged}.old`]);
+    mkdirSync(join(staged, 'rootfs'), { recursive: true });
+    writeFileSync(join(staged, 'rootfs', 'tag'), 'new');
+    const r = runCli(['create', name, taggedArchive(4), '--lxcpath', lxcpath, '--network', 'empty']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`note: restored container '${name}' at ${join(lxcpath, name)}, which an interrupted create --force (pid ${gone.stdout} is gone) had moved aside`);
+    expect(r.stderr).toContain(`note: removed ${staged}, left by an interrupted create of '${name}'`);
+    expect(r.stderr).toMatch(/error CONTAINER_EXISTS/);
+    expect(readFileSync(join(lxcpath, name, 'rootfs', 'tag'), 'utf8')).toBe('3');
     expect(hidden(name)).toEqual([]);
   });
 
