@@ -116,15 +116,20 @@ export async function removeTree(path: string): Promise<void> {
   if (existsSync(path)) await run('rm', ['-rf', '--one-file-system', '--', path]);
 }
 
+/** lxc-create keeps <name>/partial (locked) until its template has finished. */
+export function checkNotBeingCreated(lxcpath: string, name: string): void {
+  const partial = join(lxcpath, name, 'partial');
+  if (existsSync(partial)) {
+    throw new CliError('CONTAINER_BUSY', `container '${name}' is being created by lxc-create (or its creation failed: ${partial} exists; then lxc-destroy it); nothing was changed`);
+  }
+}
+
 /**
  * Why an existing container must not be replaced, checked under the claim (not before it).
  * `lxcInfo`: also ask lxc-info, which waits for LXC's container lock: not while we hold it.
  */
 export async function checkReplaceable(lxcpath: string, name: string, lxcInfo: boolean): Promise<void> {
-  const dir = join(lxcpath, name);
-  if (existsSync(join(dir, 'partial'))) {
-    throw new CliError('CONTAINER_BUSY', `container '${name}' is being created by lxc-create (or its creation failed: ${join(dir, 'partial')} exists; then lxc-destroy it); nothing was changed`);
-  }
+  checkNotBeingCreated(lxcpath, name);
   if (commandSocketBound(lxcpath, name) || (lxcInfo && (await lxcInfoRunning(lxcpath, name)))) {
     throw new CliError('CONTAINER_RUNNING', `container '${name}' is running; stop it before replacing it (nothing was changed)`);
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { formatPlatform } from '@oci2lxc/oci-tar-image';
 import type { IdMap } from '@oci2lxc/oci-extract';
 import type { Io } from './command.js';
-import { checkReplaceable, claimContainer, placeContainer, removeTree, stagingPrefix } from './container-claim.js';
+import { checkNotBeingCreated, checkReplaceable, claimContainer, placeContainer, removeTree, stagingPrefix } from './container-claim.js';
 import { CliError } from './errors.js';
 import { withImage, type Selection } from './image-source.js';
 import { baseConfigLines, missingBridges, type Network } from './lxc-host.js';
@@ -81,7 +81,10 @@ export async function createContainer(o: CreateOptions): Promise<CreateResult> {
 async function createClaimed(o: CreateOptions): Promise<CreateResult> {
   const finalDir = join(o.lxcpath, o.name);
   if (await exists(finalDir)) {
-    if (!o.force) throw new CliError('CONTAINER_EXISTS', `container '${o.name}' already exists at ${finalDir} (use --force to replace it)`);
+    if (!o.force) {
+      checkNotBeingCreated(o.lxcpath, o.name);
+      throw new CliError('CONTAINER_EXISTS', `container '${o.name}' already exists at ${finalDir} (use --force to replace it)`);
+    }
     await checkReplaceable(o.lxcpath, o.name, true);
   }
   const { caps, assumed } = await targetCapabilities(o.lxcVersion);

@@ -202,7 +202,7 @@ describe.skipIf(!isRoot || !lxcAvailable)('concurrent runs (real processes, real
       expect(r.stderr).toMatch(/error CONTAINER_BUSY: container '[^']+' is being created by lxc-create/);
       const plain = runCli(['create', name, taggedArchive(3), '--lxcpath', lxcpath, '--network', 'empty']);
       expect(plain.status).toBe(1);
-      expect(plain.stderr).toMatch(/error CONTAINER_EXISTS/);
+      expect(plain.stderr).toMatch(/error CONTAINER_BUSY: container '[^']+' is being created by lxc-create/);
     } finally {
       writeFileSync(gate, '');
     }
