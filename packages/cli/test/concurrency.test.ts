@@ -274,7 +274,7 @@ describe.skipIf(!isRoot || !lxcAvailable)('concurrent runs (real processes, real
     expect(hidden(name)).toEqual([]);
   });
 
-  it("takes LXC's own container lock: lxc-info waits while it is held", async () => {
+  it("takes LXC's own container lock: lxc-info and lxc-start wait while it is held", async () => {
     const name = `locked-${suffix}`;
     containers.add(name);
     expect(runCli(['create', name, taggedArchive(6), '--lxcpath', lxcpath, '--network', 'empty', '-q']).status).toBe(0);
@@ -285,7 +285,18 @@ describe.skipIf(!isRoot || !lxcAvailable)('concurrent runs (real processes, real
     if (held === 'busy') return;
     const blocked = spawnSync('lxc-info', ['-n', name, '-P', lxcpath, '-s'], { encoding: 'utf8', timeout: 1500 });
     expect(blocked.error && (blocked.error as NodeJS.ErrnoException).code).toBe('ETIMEDOUT');
+    // lxc-start cannot begin either (it reads the config under this lock): a swap made while
+    // holding it is never raced by a start that has not read the config yet.
+    const starting = spawn('lxc-start', ['-n', name, '-P', lxcpath, '-d'], { stdio: 'ignore' });
+    const started = new Promise<number | null>((resolve) => starting.on('close', resolve));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(starting.exitCode).toBe(null);
+    expect(commandSocketBound(lxcpath, name)).toBe(false);
     await held.release();
+    expect(await started).toBe(0);
+    expect(spawnSync('lxc-wait', ['-n', name, '-P', lxcpath, '-s', 'RUNNING', '-t', '20']).status).toBe(0);
+    expect(commandSocketBound(lxcpath, name)).toBe(true);
+    expect(spawnSync('lxc-stop', ['-n', name, '-P', lxcpath, '-k']).status).toBe(0);
     const free = spawnSync('lxc-info', ['-n', name, '-P', lxcpath, '-s'], { encoding: 'utf8', timeout: 10_000 });
     expect(free.stdout).toMatch(/STOPPED/);
   });
