@@ -1,13 +1,12 @@
-// `create`: extract into a staging directory next to the container, write its config, then move
-// it into place in one rename, so a failure or Ctrl-C leaves nothing behind.
-import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+// `create`: claim the name, extract into a staging directory next to the container, write its
+// config, then move it into place in one rename, so a failure or Ctrl-C leaves nothing behind.
+import { chmod, mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { formatPlatform } from '@oci2lxc/oci-tar-image';
 import type { IdMap } from '@oci2lxc/oci-extract';
 import { ConfigDocument, type ConfigEntry } from '@oci2lxc/lxc-config';
 import type { Io } from './command.js';
+import { checkNotBeingCreated, checkReplaceable, claimContainer, placeContainer, removeTree, stagingPrefix } from './container-claim.js';
 import { CliError } from './errors.js';
 import { printableLine } from './format.js';
 import { withImage, type Selection } from './image-source.js';
@@ -15,8 +14,6 @@ import { baseConfigEntries, missingBridges, type Network } from './lxc-host.js';
 import { planContainer, targetCapabilities } from './lxc-plan.js';
 import { extractTo } from './commands/extract.js';
 import { version } from './version.js';
-
-const run = promisify(execFile);
 
 /** Why a container name is unusable, or undefined when it is fine (LXC names are path components). */
 export function validateContainerName(name: string): string | undefined {
@@ -61,15 +58,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function isRunning(name: string, lxcpath: string): Promise<boolean> {
-  try {
-    const { stdout } = await run('lxc-info', ['-n', name, '-P', lxcpath, '-s'], { encoding: 'utf8' });
-    return !/STOPPED/.test(stdout);
-  } catch {
-    return false;
-  }
-}
-
 /** lxc.idmap entries for an id map (same ranges as the files were chowned with). */
 export function idmapEntries(idMap: IdMap | undefined): ConfigEntry[] {
   if (!idMap) return [];
@@ -97,18 +85,33 @@ function containerDocument(o: CreateOptions, base: ConfigEntry[], finalDir: stri
 }
 
 export async function createContainer(o: CreateOptions): Promise<CreateResult> {
+  await mkdir(o.lxcpath, { recursive: true });
+  // Claim the name before anything is written or judged: see container-claim.ts.
+  const claim = await claimContainer(o.lxcpath, o.name, { sweep: true });
+  try {
+    if (!o.quiet) for (const n of claim.notes) o.io.stderr.write(`note: ${n}\n`);
+    const result = await createClaimed(o);
+    return { ...result, warnings: [...claim.notes, ...result.warnings] };
+  } finally {
+    await claim.release();
+  }
+}
+
+async function createClaimed(o: CreateOptions): Promise<CreateResult> {
   const finalDir = join(o.lxcpath, o.name);
   if (await exists(finalDir)) {
-    if (!o.force) throw new CliError('CONTAINER_EXISTS', `container '${o.name}' already exists at ${finalDir} (use --force to replace it)`);
-    if (await isRunning(o.name, o.lxcpath)) throw new CliError('CONTAINER_RUNNING', `container '${o.name}' is running; stop it before replacing it`);
+    if (!o.force) {
+      checkNotBeingCreated(o.lxcpath, o.name);
+      throw new CliError('CONTAINER_EXISTS', `container '${o.name}' already exists at ${finalDir} (use --force to replace it)`);
+    }
+    await checkReplaceable(o.lxcpath, o.name, true);
   }
   const { caps, assumed } = await targetCapabilities(o.lxcVersion);
   const base = await baseConfigEntries(o.network);
   const header = containerDocument(o, base, finalDir);
   const bridgeWarnings = missingBridges(base).map((b) => `the network bridge '${b}' does not exist on this host: lxc-start will fail until it does (or use --network none|empty|veth:BRIDGE)`);
   if (!o.quiet) for (const w of bridgeWarnings) o.io.stderr.write(`warning: ${printableLine(w)}\n`);
-  await mkdir(o.lxcpath, { recursive: true });
-  const staging = await mkdtemp(join(o.lxcpath, `.${o.name}.oci2lxc-`));
+  const staging = await mkdtemp(stagingPrefix(o.lxcpath, o.name));
   try {
     // As lxc-create makes it: an unprivileged container's root must be able to reach its rootfs.
     await chmod(staging, 0o755);
@@ -130,18 +133,10 @@ export async function createContainer(o: CreateOptions): Promise<CreateResult> {
       };
     });
     o.io.signal.throwIfAborted();
-    if (await exists(finalDir)) {
-      // --force: swap the old container out only once the new one is complete.
-      const trash = `${staging}.old`;
-      await rename(finalDir, trash);
-      await rename(staging, finalDir);
-      await rm(trash, { recursive: true, force: true });
-    } else {
-      await rename(staging, finalDir);
-    }
+    await placeContainer(staging, o.lxcpath, o.name, o.force);
     return { name: o.name, path: finalDir, rootfs: join(finalDir, 'rootfs'), config: join(finalDir, 'config'), ...result };
   } catch (err) {
-    await rm(staging, { recursive: true, force: true });
+    await removeTree(staging).catch(() => undefined);
     throw err;
   }
 }

@@ -2,11 +2,15 @@
 // LXC template mode: `lxc-create -n NAME -t /path/to/lxc-oci2lxc -- --archive IMAGE.tar [options]`.
 // lxc-create has already made <path>/config (default config) and an empty rootfs; the template
 // fills the rootfs and appends the image's lines to the config, like LXC's own `oci` template.
+// lxc-create holds <path>/partial (O_EXCL, F_OFD_SETLKW) while the template runs, and lxc-start
+// refuses a container with a locked partial file; the template also takes oci2lxc's own claim on
+// the name, so that an `oci2lxc create` of the same name fails at once instead of at its end.
 import { appendFile, readFile } from 'node:fs/promises';
 import { ConfigDocument } from '@oci2lxc/lxc-config';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Io } from './command.js';
+import { claimContainer, type ContainerClaim } from './container-claim.js';
 import { errorCode, errorLine } from './errors.js';
 import { printable } from './format.js';
 import { withImage } from './image-source.js';
@@ -72,6 +76,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     io.stderr.write(`lxc-oci2lxc: ${!v.archive ? '--archive IMAGE.tar is required (after -- on the lxc-create line)' : '--path is required (run me through lxc-create -t)'}\n`);
     return 2;
   }
+  let claim: ContainerClaim | undefined;
   try {
     const lxcVersion = checkLxcVersion('template', v['lxc-version']);
     const containerPath = resolve(v.path);
@@ -84,6 +89,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     const dir = templateConfigDir();
     if (dir && !existing.includes(`${dir}/common.conf`)) doc.entry('lxc.include', `${dir}/common.conf`);
     if (v.name && !/^\s*lxc\.uts\.name\s*=/m.test(existing)) doc.entry('lxc.uts.name', v.name, '--name');
+    claim = await claimTemplateName(dirname(containerPath), v.name ?? basename(containerPath), io, !!v.quiet);
     const plan = await withImage(resolve(v.archive), { platform: v.platform, ref: v.ref, signal: io.signal }, async (image) => {
       await extractTo(image, rootfs, io, { quiet: !!v.quiet });
       return planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'] });
@@ -94,6 +100,23 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     const message = err instanceof Error ? err.message : String(err);
     io.stderr.write(`lxc-oci2lxc: error ${printable(errorCode(err) ?? 'INTERNAL')}: ${printable(errorLine(message))}\n`);
     return 1;
+  } finally {
+    await claim?.release();
+  }
+}
+
+/**
+ * The claim is an extra here: lxc-create's partial lock already keeps lxc-start and a second
+ * lxc-create out. So a claim that cannot be taken (no perl, an lxcpath the template's user
+ * namespace cannot write) is a warning; only a claim held by another oci2lxc run is an error.
+ */
+async function claimTemplateName(lxcpath: string, name: string, io: Io, quiet: boolean): Promise<ContainerClaim | undefined> {
+  try {
+    return await claimContainer(lxcpath, name, { sweep: false });
+  } catch (err) {
+    if (errorCode(err) === 'CONTAINER_BUSY') throw err;
+    if (!quiet) io.stderr.write(`lxc-oci2lxc: warning: proceeding without oci2lxc's claim on '${printable(name)}': ${printable(err instanceof Error ? err.message : String(err))}\n`);
+    return undefined;
   }
 }
 

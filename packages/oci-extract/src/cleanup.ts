@@ -1,8 +1,28 @@
 // The destination contract: it must be absent or an empty directory, and after a failure it is
 // left as found (absent → removed; empty → emptied, its own mode, owner and times restored).
+// Of two extractions into one destination exactly one proceeds: the claim marker below.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, utimesSync, type BigIntStats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fstatSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+  type BigIntStats,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ExtractError, errnoCode } from './errors.js';
 
 export interface Destination {
@@ -11,6 +31,22 @@ export interface Destination {
   created: boolean;
   /** The empty destination as found (nanosecond times, to put them back exactly). */
   before?: BigIntStats;
+  /** Our claim marker in the destination: an image may write a file of that name (in place, too). */
+  marker: Marker;
+}
+
+/**
+ * Created with O_EXCL in the (empty) destination before anything else is written, removed when
+ * the layers are in: "is it empty?" and "now it is mine" would otherwise be two steps, and two
+ * extractions that both saw an empty directory would write one mixed tree. It holds the pid and
+ * a random token: a layer may write a file of this name, in place, and that one must stay.
+ */
+export const CLAIM_MARKER = '.oci2lxc-extracting';
+
+interface Marker {
+  path: string;
+  ino: number;
+  content: string;
 }
 
 /**
@@ -27,16 +63,94 @@ export function prepareDestination(rootfs: string): Destination {
     const parent = fsStep(() => statSync(dirname(abs), { throwIfNoEntry: false }), invalid);
     if (parent === undefined) throw invalid('parent directory does not exist');
     if (!parent.isDirectory()) throw invalid('parent is not a directory');
-    fsStep(() => mkdirSync(abs, 0o755), invalid);
-    return { root: fsStep(() => realpathSync(abs), invalid), created: true };
-  }
-  if (st.isSymbolicLink()) throw invalid('is a symbolic link; give the directory itself');
-  if (!st.isDirectory()) throw new ExtractError('DESTINATION_NOT_EMPTY', `${abs} exists and is not a directory`, { path: abs });
+    let made = true;
+    try {
+      mkdirSync(abs, 0o755);
+    } catch (err) {
+      // Made by someone else since the lstat (another extraction?): judge it as found.
+      if (errnoCode(err) !== 'EEXIST') throw asInvalid(err, invalid);
+      made = false;
+    }
+    if (made) {
+      const root = fsStep(() => realpathSync(abs), invalid);
+      return { root, created: true, marker: claim(abs, root, invalid) };
+    }
+  } else if (st.isSymbolicLink()) throw invalid('is a symbolic link; give the directory itself');
+  else if (!st.isDirectory()) throw new ExtractError('DESTINATION_NOT_EMPTY', `${abs} exists and is not a directory`, { path: abs });
+  const again = fsStep(() => lstatSync(abs), invalid);
+  if (again.isSymbolicLink()) throw invalid('is a symbolic link; give the directory itself');
+  if (!again.isDirectory()) throw new ExtractError('DESTINATION_NOT_EMPTY', `${abs} exists and is not a directory`, { path: abs });
   const real = fsStep(() => realpathSync(abs), invalid);
-  if (fsStep(() => readdirSync(real, { encoding: 'buffer' }), invalid).length > 0) {
-    throw new ExtractError('DESTINATION_NOT_EMPTY', `${abs} is not empty`, { path: abs });
+  const names = fsStep(() => readdirSync(real, { encoding: 'buffer' }), invalid);
+  if (names.length > 0) throw notEmpty(abs, real, names.some((n) => n.toString('latin1') === CLAIM_MARKER));
+  const before = fsStep(() => lstatSync(real, { bigint: true }), invalid);
+  return { root: real, created: false, before, marker: claim(abs, real, invalid) };
+}
+
+/** Takes the destination: the marker with O_EXCL, then a second look that it holds nothing else. */
+function claim(abs: string, real: string, invalid: (why: string, cause?: unknown) => ExtractError): Marker {
+  const path = join(real, CLAIM_MARKER);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') throw notEmpty(abs, real, true);
+    throw asInvalid(err, invalid);
   }
-  return { root: real, created: false, before: fsStep(() => lstatSync(real, { bigint: true }), invalid) };
+  const content = `${process.pid} ${randomBytes(16).toString('hex')}\n`;
+  let ino: number;
+  try {
+    writeSync(fd, content);
+    ino = fstatSync(fd).ino;
+  } finally {
+    closeSync(fd);
+  }
+  const names = fsStep(() => readdirSync(real, { encoding: 'buffer' }), invalid);
+  if (names.length !== 1) {
+    // Something else was written between our look and the marker: not ours to fill.
+    unlinkSync(path);
+    throw notEmpty(abs, real, false);
+  }
+  return { path, ino, content };
+}
+
+/** DESTINATION_NOT_EMPTY, saying whether another extraction is writing there right now. */
+function notEmpty(abs: string, real: string, marked: boolean): ExtractError {
+  if (!marked) return new ExtractError('DESTINATION_NOT_EMPTY', `${abs} is not empty`, { path: abs });
+  let pid = 0;
+  try {
+    pid = Number.parseInt(readFileSync(join(real, CLAIM_MARKER), 'latin1'), 10) || 0;
+  } catch {
+    // gone meanwhile or unreadable: say what we know
+  }
+  const why = pid > 0 && !alive(pid)
+    ? `holds the leftovers of an extraction that did not finish (pid ${pid} is gone): empty it first`
+    : `another extraction${pid > 0 ? ` (pid ${pid})` : ''} is writing into it`;
+  return new ExtractError('DESTINATION_NOT_EMPTY', `${abs} is not empty: ${why}`, { path: abs });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+}
+
+/** Removes our claim marker once the layers are in (unless a layer replaced it with its own file). */
+export function releaseClaim(d: Destination): void {
+  const { path, ino, content } = d.marker;
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st || !st.isFile() || st.ino !== ino || st.size !== content.length) return;
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  let now: string;
+  try {
+    now = readFileSync(fd, 'latin1');
+  } finally {
+    closeSync(fd);
+  }
+  if (now === content) unlinkSync(path);
 }
 
 /** Runs a file system call on the destination path; its errno becomes INVALID_DESTINATION. */
@@ -44,19 +158,24 @@ function fsStep<T>(fn: () => T, invalid: (why: string, cause?: unknown) => Extra
   try {
     return fn();
   } catch (err) {
-    const code = errnoCode(err);
-    if (code === undefined) throw err;
-    const why: Record<string, string> = {
-      ENOTDIR: 'a parent component is not a directory',
-      ENOENT: 'a parent component does not exist',
-      ELOOP: 'too many levels of symbolic links',
-      ENAMETOOLONG: 'path too long',
-      EACCES: 'permission denied',
-      EEXIST: 'created by someone else meanwhile',
-      EROFS: 'read-only file system',
-    };
-    throw invalid(why[code] ?? `cannot use it (${code})`, err);
+    throw asInvalid(err, invalid);
   }
+}
+
+/** A system error on the destination path as INVALID_DESTINATION (anything else as it is). */
+function asInvalid(err: unknown, invalid: (why: string, cause?: unknown) => ExtractError): unknown {
+  const code = errnoCode(err);
+  if (code === undefined) return err;
+  const why: Record<string, string> = {
+    ENOTDIR: 'a parent component is not a directory',
+    ENOENT: 'a parent component does not exist',
+    ELOOP: 'too many levels of symbolic links',
+    ENAMETOOLONG: 'path too long',
+    EACCES: 'permission denied',
+    EEXIST: 'created by someone else meanwhile',
+    EROFS: 'read-only file system',
+  };
+  return invalid(why[code] ?? `cannot use it (${code})`, err);
 }
 
 /** Puts the destination back as it was found. Best effort: it never throws. */

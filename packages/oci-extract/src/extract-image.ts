@@ -3,7 +3,7 @@
 import type { Image } from '@oci2lxc/oci-tar-image';
 import { Applier } from './applier.js';
 import { decompressesOnThread } from './decompress.js';
-import { prepareDestination, restoreDestination } from './cleanup.js';
+import { prepareDestination, releaseClaim, restoreDestination } from './cleanup.js';
 import { ExtractError } from './errors.js';
 import { validateIdMap } from './idmap.js';
 import { runLayer } from './layer-stream.js';
@@ -62,6 +62,8 @@ export async function extractImage(image: Image, rootfs: string, options: Extrac
       progress();
     }
     if (signal?.aborted) throw new ExtractError('ABORTED', 'extraction aborted', { path: rootfs });
+    // Before finish(): it sets the directories' times, which removing a file would change.
+    releaseClaim(dest);
     applier.finish();
   } catch (err) {
     await applier.dispose();

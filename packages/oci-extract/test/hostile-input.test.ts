@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildTar, dir, file, MediaTypes, symlink, tempDir, writeArchive, type ArchiveSpec, type TarEntry } from '@oci2lxc/fixtures';
 import { openImageArchive } from '@oci2lxc/oci-tar-image';
 import { applyLayer, ExtractError, extractImage } from '../src/index.js';
-import { prepareDestination, restoreDestination } from '../src/cleanup.js';
+import { CLAIM_MARKER, prepareDestination, restoreDestination } from '../src/cleanup.js';
 import { snapshot } from './helpers.js';
 
 let work: { path: string; cleanup: () => void };
@@ -182,7 +182,7 @@ describe('restoreDestination on trees deeper than PATH_MAX (where Node\'s recurs
     const dest = prepareDestination(rootfs);
     deepTree(rootfs, Buffer.from('plain'));
     deepTree(rootfs, Buffer.from('caf\xe9', 'latin1')); // the bare byte 0xe9
-    expect(readdirSync(Buffer.from(rootfs), { encoding: 'buffer' })).toHaveLength(2);
+    expect(readdirSync(Buffer.from(rootfs), { encoding: 'buffer' }).filter((n) => n.toString('latin1') !== CLAIM_MARKER)).toHaveLength(2);
     restoreDestination(dest);
     expect(readdirSync(rootfs)).toEqual([]);
     expect(hostSide()).toEqual(before);

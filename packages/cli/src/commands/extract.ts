@@ -13,7 +13,8 @@ export const extractHelp = `Usage: oci2lxc extract <archive> <rootfs> [--platfor
 Applies the layers of the selected image into <rootfs>, which must be absent or empty. Every
 layer is read once: its compressed digest and its diff_id are verified while it is applied, and
 whiteouts, ownership, modes, xattrs, links and devices follow the OCI image spec. On any failure
-(or Ctrl-C) <rootfs> is left as it was found.
+(or Ctrl-C) <rootfs> is left as it was found. Of several extractions into one <rootfs> at
+once, exactly one writes; the others fail with DESTINATION_NOT_EMPTY and write nothing.
 
 Options:
   --platform P       select the image for platform P (default: this host's)
