@@ -21,3 +21,11 @@ export type {
   ImageArchive,
   Image,
 } from './types.js';
+// Shared with @oci2lxc/oci-registry, so registry content is validated, selected and verified by
+// the same code as archives.
+export { parseIndex, parseManifest, parseConfig, parseDescriptor, type ImageIndex } from './schema.js';
+export { platformScore } from './platform.js';
+export { selectCandidate, refMatches } from './select.js';
+export type { Candidate } from './candidate.js';
+export { verifyingStream, type VerifyOptions } from './verify-stream.js';
+export { isIndexType, isManifestType, isConfigType } from './media-types.js';
