@@ -52,10 +52,10 @@ beforeAll(async () => {
     },
     join(work, 'multi.tar'),
   );
-  push(reg, `oci-archive:${join(work, 'oci.tar')}`, 'app:1');
-  push(reg, `oci-archive:${join(work, 'zstd.tar')}`, 'app:zstd');
-  push(reg, `oci-archive:${join(work, 'docker.tar')}`, 'app:docker');
-  push(reg, `oci-archive:${join(work, 'multi.tar')}:multi`, 'multi:1', { all: true });
+  await push(reg, `oci-archive:${join(work, 'oci.tar')}`, 'app:1');
+  await push(reg, `oci-archive:${join(work, 'zstd.tar')}`, 'app:zstd');
+  await push(reg, `oci-archive:${join(work, 'docker.tar')}`, 'app:docker');
+  await push(reg, `oci-archive:${join(work, 'multi.tar')}:multi`, 'multi:1', { all: true });
 }, 120_000);
 
 afterAll(async () => {

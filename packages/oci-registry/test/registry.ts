@@ -1,7 +1,8 @@
 // Test servers on loopback: Debian's docker-registry (Distribution 2.8) on a free port with a temp
 // storage dir, optionally behind htpasswd Basic auth or token auth (a token server of ours signing
 // JWTs with a throwaway key), images pushed into it with skopeo.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash, createSign, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -9,6 +10,8 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
+
+const run = promisify(execFile);
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -152,12 +155,15 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
   }
 }
 
-/** `skopeo copy` of an archive into the registry (all images of an index with `all`). */
-export function push(reg: TestRegistry, source: string, repoTag: string, opts: { all?: boolean; creds?: string } = {}): void {
-  execFileSync(
+/**
+ * `skopeo copy` of an archive into the registry (all images of an index with `all`). Async: the
+ * token server runs in this process and must keep answering while skopeo pushes.
+ */
+export async function push(reg: TestRegistry, source: string, repoTag: string, opts: { all?: boolean; creds?: string } = {}): Promise<void> {
+  await run(
     'skopeo',
     ['copy', '--quiet', '--dest-tls-verify=false', ...(opts.all ? ['--all'] : []), ...(opts.creds ? ['--dest-creds', opts.creds] : []), source, `docker://${reg.host}/${repoTag}`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { timeout: 60_000 },
   );
 }
 
