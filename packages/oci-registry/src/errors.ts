@@ -47,3 +47,16 @@ export class RegistryError extends Error {
     this.status = options.status;
   }
 }
+
+/**
+ * The RegistryError behind `err`, following `cause`: consumers such as oci-extract wrap the
+ * errors of the streams they read, keeping the original as the cause.
+ */
+export function registryCause(err: unknown): RegistryError | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 8 && e instanceof Error; i++) {
+    if (e instanceof RegistryError) return e;
+    e = e.cause;
+  }
+  return undefined;
+}

@@ -23,6 +23,8 @@ export interface FaultyProxy {
   log: ProxyRequest[];
   /** Requests the redirect target received. */
   cdnLog: { url: string; authorization: string | undefined }[];
+  /** Forgets the plan, the logs and the per-URL counts. */
+  reset(): void;
   stop(): Promise<void>;
 }
 
@@ -59,6 +61,12 @@ export async function startProxy(upstream: string, cdnAuth?: string): Promise<Fa
     retryAfter: '1',
     log: [],
     cdnLog,
+    reset: () => {
+      proxy.plan = () => undefined;
+      proxy.log.length = 0;
+      cdnLog.length = 0;
+      counts.clear();
+    },
     stop: async () => {
       await closeServer(server);
       await closeServer(cdn);
