@@ -25,3 +25,10 @@ export type {
   Image,
 } from './types.js';
 export { BLOCK, HeaderError, decodeHeaderBlock, headerFormat, isZeroBlock, parsePaxExact, type HeaderBlock, type HeaderFormat } from './tar-headers.js';
+// Shared with @oci2lxc/oci-registry, so registry content is validated, selected and verified by
+// the same code as archives.
+export { platformScore } from './platform.js';
+export { selectCandidate, refMatches } from './select.js';
+export type { Candidate } from './candidate.js';
+export { verifyingStream, type VerifyOptions } from './verify-stream.js';
+export { isIndexType, isManifestType, isConfigType } from './media-types.js';

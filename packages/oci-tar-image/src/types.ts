@@ -88,7 +88,8 @@ export interface ImageSummary {
   mediaType: string;
 }
 
-export type ArchiveFormat = 'oci-layout' | 'docker-archive';
+/** `registry`: an image pulled from a registry by @oci2lxc/oci-registry (not a file). */
+export type ArchiveFormat = 'oci-layout' | 'docker-archive' | 'registry';
 
 export interface SelectOptions {
   /** `os/arch[/variant]` or a Platform; default: the host's platform. */

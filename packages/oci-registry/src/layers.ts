@@ -1,0 +1,156 @@
+// Layer bytes for extraction: from the cache when it has them, else from the registry. The layer
+// asked for streams straight from the network (teed into the cache); the next ones download at
+// the same time (bounded) into the cache or a private temp directory, so extraction of layer N
+// overlaps the download of layers N+1…N+k. Every source is verified before its stream ends.
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { validateDigest, verifyingStream, type Layer } from '@oci2lxc/oci-tar-image';
+import { fileWriter, type BlobCache, type BlobWriter } from './cache.js';
+import type { RepositoryClient } from './client.js';
+import { formatReference } from './reference.js';
+
+export interface LayerFetcherOptions {
+  cache: BlobCache | undefined;
+  /** Downloads at once, the streamed layer included (default 3). */
+  concurrency: number;
+}
+
+export class LayerFetcher {
+  readonly #client: RepositoryClient;
+  readonly #options: LayerFetcherOptions;
+  /** Finished (verified) downloads of layers fetched ahead, by digest. */
+  readonly #ahead = new Map<string, Promise<string>>();
+  readonly #waiting: (() => void)[] = [];
+  #running = 0;
+  #tempDir: Promise<string> | undefined;
+  #closed = false;
+
+  constructor(client: RepositoryClient, options: LayerFetcherOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  /** The verified bytes of `layer`; starts fetching `next` (the layers after it) ahead. */
+  open(layer: Layer, next: readonly Layer[], what: string, highWaterMark = 1 << 20): Readable {
+    for (const l of next.slice(0, Math.max(0, this.#options.concurrency - 1))) this.#fetchAhead(l, what.replace(/^layer \d+/, `layer ${l.index}`));
+    return Readable.from(this.#chunks(layer, what, highWaterMark), { objectMode: false, highWaterMark });
+  }
+
+  async *#chunks(layer: Layer, what: string, highWaterMark: number): AsyncGenerator<Buffer> {
+    const ahead = this.#ahead.get(layer.digest);
+    if (ahead) {
+      const path = await ahead;
+      try {
+        yield* this.#fromFile(path, layer, what, highWaterMark);
+      } finally {
+        if (!this.#options.cache) {
+          this.#ahead.delete(layer.digest); // a layer listed twice is fetched again
+          await rm(path, { force: true });
+        }
+      }
+      return;
+    }
+    const cached = await this.#options.cache?.lookup(layer.digest, layer.size);
+    if (cached !== undefined) {
+      yield* this.#fromFile(cached, layer, what, highWaterMark);
+      return;
+    }
+    const writer = this.#options.cache ? await this.#options.cache.writer(layer.digest) : undefined;
+    yield* this.#download(layer, what, writer, true);
+  }
+
+  /** A verified read of a file we wrote; a cache entry that fails is dropped so the next run refetches. */
+  async *#fromFile(path: string, layer: Layer, what: string, highWaterMark: number): AsyncGenerator<Buffer> {
+    const { algorithm } = validateDigest(layer.digest);
+    const stream = verifyingStream(createReadStream(path, { highWaterMark }), {
+      digest: layer.digest,
+      algorithm,
+      size: layer.size,
+      what: `${what} (cached in ${path})`,
+      archivePath: formatReference(this.#client.ref),
+    });
+    try {
+      for await (const chunk of stream) yield chunk as Buffer;
+    } catch (err) {
+      if (this.#options.cache && path === this.#options.cache.pathOf(layer.digest)) await this.#options.cache.remove(layer.digest);
+      throw err;
+    }
+  }
+
+  /** Network → (writer) → consumer; the writer commits only after the verifier passed. */
+  async *#download(layer: Layer, what: string, writer: BlobWriter | undefined, stream: boolean): AsyncGenerator<Buffer> {
+    let ok = false;
+    try {
+      for await (const chunk of this.#client.openBlob(layer, what)) {
+        if (writer) await writer.write(chunk as Buffer);
+        if (stream) yield chunk as Buffer;
+      }
+      ok = true;
+      if (writer) await writer.commit();
+    } finally {
+      if (!ok) await writer?.abort();
+    }
+  }
+
+  #fetchAhead(layer: Layer, what: string): void {
+    if (this.#closed || this.#ahead.has(layer.digest)) return;
+    const p = (async () => {
+      const cache = this.#options.cache;
+      const cached = await cache?.lookup(layer.digest, layer.size);
+      if (cached !== undefined) return cached;
+      await this.#slot();
+      try {
+        if (this.#closed) throw new Error('closed');
+        let writer: BlobWriter;
+        let path: string;
+        if (cache) {
+          writer = await cache.writer(layer.digest);
+          path = cache.pathOf(layer.digest);
+        } else {
+          const dir = await this.#temp();
+          path = join(dir, validateDigest(layer.digest).encoded);
+          writer = await fileWriter(`${path}.part`, path);
+        }
+        for await (const _ of this.#download(layer, what, writer, false)) {
+          // #download only writes when not streaming
+        }
+        return path;
+      } finally {
+        this.#release();
+      }
+    })();
+    p.catch(() => undefined); // reported when the layer is opened
+    this.#ahead.set(layer.digest, p);
+  }
+
+  async #slot(): Promise<void> {
+    // One slot is the streamed layer's.
+    const limit = Math.max(1, this.#options.concurrency - 1);
+    if (this.#running < limit) {
+      this.#running++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#running++;
+  }
+
+  #release(): void {
+    this.#running--;
+    this.#waiting.shift()?.();
+  }
+
+  #temp(): Promise<string> {
+    this.#tempDir ??= mkdtemp(join(tmpdir(), 'oci2lxc-pull-'));
+    return this.#tempDir;
+  }
+
+  /** Stops fetching ahead and removes the temp directory (after running downloads end). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#ahead.values()]);
+    if (this.#tempDir) await rm(await this.#tempDir, { recursive: true, force: true });
+  }
+}

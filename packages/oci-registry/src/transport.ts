@@ -1,0 +1,249 @@
+// HTTP for the registry client, on undici (Node's own HTTP stack, as a package: Node 20 does not
+// expose its bundled copy, and we need its Agent options and EnvHttpProxyAgent): the system CA
+// store, HTTPS_PROXY/NO_PROXY, redirects followed by hand so that the Authorization header never
+// leaves the origin it was meant for, retries with backoff on 5xx and dropped connections, and
+// 429 honoured through Retry-After.
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, EnvHttpProxyAgent, fetch, type Dispatcher, type Response } from 'undici';
+import { RegistryError } from './errors.js';
+
+export interface TransportOptions {
+  /** Attempts after the first for 5xx, 429 and dropped connections (default 4). */
+  retries?: number;
+  /** First backoff delay; doubled per attempt, with jitter (default 500 ms). */
+  retryBaseMs?: number;
+  /** A 429 whose Retry-After asks for longer than this ends in RATE_LIMITED (default 60 s). */
+  maxRetryAfterMs?: number;
+  /** Redirects followed per request (default 5). */
+  maxRedirects?: number;
+  /** PEM bundle of trusted CAs; default: the system store (/etc/ssl/certs), else Node's. */
+  ca?: string;
+  /** A dispatcher of your own (tests, custom TLS); replaces the proxy and CA handling. */
+  dispatcher?: Dispatcher;
+  userAgent?: string;
+  signal?: AbortSignal;
+  /** Per-request timeout for the response headers and each body read (default 60 s). */
+  timeoutMs?: number;
+}
+
+const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/ca-bundle.pem', '/etc/ssl/cert.pem'];
+
+/** The system's CA bundle (plus NODE_EXTRA_CA_CERTS), or undefined to keep Node's built-in store. */
+export function systemCa(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const path of SYSTEM_BUNDLES) {
+    try {
+      let pem = readFileSync(path, 'utf8');
+      if (env.NODE_EXTRA_CA_CERTS) pem += `\n${readFileSync(env.NODE_EXTRA_CA_CERTS, 'utf8')}`;
+      return pem;
+    } catch {
+      // next candidate
+    }
+  }
+  return undefined;
+}
+
+function hasProxyEnv(env: NodeJS.ProcessEnv): boolean {
+  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((k) => (env[k] ?? '') !== '');
+}
+
+export function makeDispatcher(options: Pick<TransportOptions, 'ca' | 'timeoutMs'>, env: NodeJS.ProcessEnv = process.env): Dispatcher {
+  const ca = options.ca ?? systemCa(env);
+  const timeout = options.timeoutMs ?? 60_000;
+  const common = { headersTimeout: timeout, bodyTimeout: timeout, connect: ca !== undefined ? { ca } : {} };
+  // EnvHttpProxyAgent reads HTTP(S)_PROXY and NO_PROXY (either case) itself.
+  return hasProxyEnv(env) ? new EnvHttpProxyAgent(common) : new Agent(common);
+}
+
+export interface SendOptions {
+  method?: 'GET' | 'HEAD';
+  headers?: Record<string, string>;
+  /** Sent only to the origin of the first URL, never to a redirect target elsewhere. */
+  authorization?: string | undefined;
+  /** What the request is about, for errors (a reference or digest). */
+  subject: string;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const RETRY_STATUS = new Set([500, 502, 503, 504]);
+
+function isAbort(err: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true || (err instanceof Error && err.name === 'AbortError');
+}
+
+/** Seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+export function describeNetworkError(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e instanceof Error; i++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    parts.push(code ? `${e.message} (${code})` : e.message);
+    e = e.cause;
+  }
+  return [...new Set(parts)].join(': ');
+}
+
+export class Transport {
+  readonly dispatcher: Dispatcher;
+  readonly retries: number;
+  readonly #options: TransportOptions;
+  readonly #ownDispatcher: boolean;
+
+  constructor(options: TransportOptions = {}) {
+    this.#options = options;
+    this.retries = options.retries ?? 4;
+    this.#ownDispatcher = options.dispatcher === undefined;
+    this.dispatcher = options.dispatcher ?? makeDispatcher(options);
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.#options.signal;
+  }
+
+  /** Backoff before retry `attempt` (0-based): base·2^attempt, ±25 %. */
+  backoff(attempt: number): number {
+    const base = (this.#options.retryBaseMs ?? 500) * 2 ** attempt;
+    return Math.round(base * (0.75 + Math.random() * 0.5));
+  }
+
+  async wait(ms: number): Promise<void> {
+    try {
+      await sleep(ms, undefined, this.#options.signal ? { signal: this.#options.signal } : {});
+    } catch {
+      throw new RegistryError('ABORTED', 'aborted');
+    }
+  }
+
+  /** One request, redirects followed (Authorization only to the first URL's origin). No retries. */
+  async send(url: URL, o: SendOptions): Promise<Response> {
+    const origin = url.origin;
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = { 'user-agent': this.#options.userAgent ?? 'oci2lxc', ...o.headers };
+      if (o.authorization !== undefined && current.origin === origin) headers.authorization = o.authorization;
+      const res = await fetch(current, {
+        method: o.method ?? 'GET',
+        headers,
+        redirect: 'manual',
+        dispatcher: this.dispatcher,
+        ...(this.#options.signal ? { signal: this.#options.signal } : {}),
+      });
+      const location = res.headers.get('location');
+      if (!REDIRECTS.has(res.status) || location === null) return res;
+      await res.body?.cancel().catch(() => undefined);
+      if (hop >= (this.#options.maxRedirects ?? 5)) {
+        throw new RegistryError('BAD_REDIRECT', `${o.subject}: more than ${this.#options.maxRedirects ?? 5} redirects (last to ${location})`, { subject: o.subject });
+      }
+      let next: URL;
+      try {
+        next = new URL(location, current);
+      } catch {
+        throw new RegistryError('BAD_REDIRECT', `${o.subject}: redirect to an invalid URL ${JSON.stringify(location.slice(0, 200))}`, { subject: o.subject });
+      }
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+        throw new RegistryError('BAD_REDIRECT', `${o.subject}: redirect to unsupported URL scheme ${next.protocol}`, { subject: o.subject });
+      }
+      if (current.protocol === 'https:' && next.protocol === 'http:') {
+        throw new RegistryError('BAD_REDIRECT', `${o.subject}: refusing a redirect from https to plain http (${next.origin})`, { subject: o.subject });
+      }
+      current = next;
+    }
+  }
+
+  /**
+   * `send` with retries: dropped connections and 500/502/503/504 are retried with backoff, 429
+   * after its Retry-After (RATE_LIMITED when that is too long or the retries are used up).
+   * Other statuses are returned as they are.
+   */
+  async request(url: URL, o: SendOptions): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await this.send(url, o);
+      } catch (err) {
+        if (err instanceof RegistryError) throw err;
+        if (isAbort(err, this.#options.signal)) throw new RegistryError('ABORTED', `${o.subject}: aborted`, { subject: o.subject, cause: err });
+        if (attempt < this.retries) {
+          await this.wait(this.backoff(attempt));
+          continue;
+        }
+        throw new RegistryError('NETWORK_ERROR', `${o.subject}: ${url.host}: ${describeNetworkError(err)} (after ${attempt + 1} attempts)`, { subject: o.subject, cause: err });
+      }
+      if (RETRY_STATUS.has(res.status) && attempt < this.retries) {
+        await res.body?.cancel().catch(() => undefined);
+        await this.wait(this.backoff(attempt));
+        continue;
+      }
+      if (res.status === 429) {
+        const after = retryAfterMs(res.headers.get('retry-after'));
+        const wait = after ?? this.backoff(attempt);
+        const max = this.#options.maxRetryAfterMs ?? 60_000;
+        if (attempt < this.retries && wait <= max) {
+          await res.body?.cancel().catch(() => undefined);
+          await this.wait(wait);
+          continue;
+        }
+        await res.body?.cancel().catch(() => undefined);
+        const limit = res.headers.get('ratelimit-limit');
+        const remaining = res.headers.get('ratelimit-remaining');
+        const detail = [
+          limit !== null ? `limit ${limit}` : '',
+          remaining !== null ? `remaining ${remaining}` : '',
+          after !== undefined ? `retry after ${Math.ceil(after / 1000)}s` : '',
+        ].filter((s) => s !== '');
+        throw new RegistryError(
+          'RATE_LIMITED',
+          `${o.subject}: ${url.host} says too many requests (HTTP 429${detail.length > 0 ? `: ${detail.join(', ')}` : ''})${attempt >= this.retries ? ` after ${attempt + 1} attempts` : `; not waiting more than ${Math.round(max / 1000)}s`}`,
+          { subject: o.subject, status: 429 },
+        );
+      }
+      return res;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownDispatcher) await this.dispatcher.close().catch(() => undefined);
+  }
+}
+
+/** Reads a body up to `max` bytes; more is an error built by `tooLarge`. */
+export async function readCapped(res: Response, max: number, tooLarge: () => Error): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length') ?? '');
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let n = 0;
+  if (res.body) {
+    for await (const chunk of res.body) {
+      n += chunk.length;
+      if (n > max) {
+        await res.body.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(Buffer.from(chunk));
+    }
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The registry's own error text (`{"errors":[{"code","message"}]}`), short, for messages. */
+export async function registryErrorText(res: Response): Promise<string> {
+  try {
+    const body = await readCapped(res, 16 * 1024, () => new Error('too large'));
+    const doc = JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown; message?: unknown }[] };
+    const e = doc.errors?.[0];
+    if (e && (typeof e.code === 'string' || typeof e.message === 'string')) return [e.code, e.message].filter((x) => typeof x === 'string').join(': ').slice(0, 300);
+  } catch {
+    // not JSON: no detail
+  }
+  return '';
+}
