@@ -18,7 +18,7 @@ if ! flock -n 9; then
 fi
 
 bash scripts/install-deps.sh
-pnpm build
+pnpm build --output-logs=errors-only
 node scripts/example.mjs
 
 oci2lxc() { node "$repo/packages/cli/dist/bin.js" "$@"; }
