@@ -10,8 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-# The build rewrites dist/, which a running quick start executes: one at a time per checkout.
-exec 9>"${TMPDIR:-/tmp}/oci2lxc-quickstart.$(id -u).$(printf '%s' "$repo" | cksum | cut -d' ' -f1).lock"
+# The build rewrites dist/, which a running quick start executes: one at a time per checkout
+# (a lock on the checkout's directory itself: no lock file is left behind).
+exec 9<"$repo"
 if ! flock -n 9; then
   echo "another quick start is running in $repo: waiting for it to finish"
   flock 9
