@@ -109,8 +109,9 @@ install_system_packages() {
     forbid_service_starts
     export DEBIAN_FRONTEND=noninteractive
     local apt=(apt-get -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-    "${apt[@]}" update -qq
-    "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null
+    # 8>&-: a service started anyway must not inherit (and hold) the lock.
+    "${apt[@]}" update -qq 8>&-
+    "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null 8>&-
     restore_policy
     trap - EXIT
     local p off=()
