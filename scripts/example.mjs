@@ -8,7 +8,11 @@ import { writeArchive, busyboxLayer, dir, file } from '../packages/fixtures/dist
 const out = fileURLToPath(new URL('../example/', import.meta.url));
 mkdirSync(out, { recursive: true });
 
-const base = existsSync('/bin/busybox')
+// The app needs a shell: Debian's static busybox (busybox-static, installed by scripts/install-deps.sh).
+// Without it the image still inspects and extracts, but its /bin/sh is a stub that cannot run.
+const hasBusybox = existsSync('/bin/busybox');
+if (!hasBusybox) process.stderr.write('example: no /bin/busybox (apt-get install busybox-static): the image gets a stub /bin/sh and cannot run\n');
+const base = hasBusybox
   ? busyboxLayer()
   : [dir('bin'), file('bin/sh', '#!/bin/false\n', { mode: 0o755 }), dir('etc'), file('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n')];
 const app = [

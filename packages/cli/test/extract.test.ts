@@ -1,9 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { charDevice, dir, fifo, file, symlink, whiteout, tempDir, writeArchive, flipByte, blobFilePath } from '@oci2lxc/fixtures';
-import { bin, interruptCli, runCli, runCliOnTty, slowLayers } from './run-cli.js';
+import { fileURLToPath } from 'node:url';
+import { charDevice, dir, fifo, file, symlink, whiteout, tempDir, writeArchive, flipByte, blobFilePath, copyPackageClosure, reachableTempDir } from '@oci2lxc/fixtures';
+import { interruptCli, runCli, runCliOnTty, slowLayers } from './run-cli.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -81,10 +82,14 @@ describe('oci2lxc extract', () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)('as an unprivileged user: extracts what it can, one warning each for owners, devices and xattrs', () => {
-    const dirForNobody = join(tmp.path, 'nobody');
+    // uid 65534 may not enter the checkout (root's 0700 home, a private clone): it runs a copy of
+    // the CLI and its dependencies, on an image, in a directory it can reach.
+    const shared = reachableTempDir();
+    onTestFinished(shared.cleanup);
+    const cli = copyPackageClosure(fileURLToPath(new URL('..', import.meta.url)), shared.path);
+    const dirForNobody = join(shared.path, 'nobody');
     mkdirSync(dirForNobody, { mode: 0o777 });
     chmodSync(dirForNobody, 0o777);
-    chmodSync(tmp.path, 0o755);
     const img = join(dirForNobody, 'img.tar');
     writeArchive(
       {
@@ -108,7 +113,7 @@ describe('oci2lxc extract', () => {
     );
     chmodSync(img, 0o644);
     const rootfs = join(dirForNobody, 'rootfs');
-    const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, bin, 'extract', img, rootfs], { encoding: 'utf8' });
+    const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, join(cli, 'dist/bin.js'), 'extract', img, rootfs], { encoding: 'utf8', cwd: shared.path });
     expect(r.status, r.stderr).toBe(0);
     const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
     expect(warnings).toHaveLength(3);
