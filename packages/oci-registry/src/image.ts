@@ -63,6 +63,8 @@ export class RegistryArchive implements ImageArchive {
   readonly path: string;
   readonly format = 'registry' as const;
   readonly hasDockerManifest = false;
+  /** A registry serves blobs, not a (compressed) archive file. */
+  readonly compression = 'none' as const;
   readonly images: readonly ImageSummary[];
   readonly reference: ImageReference;
   /** Digest of what the reference names (an index or a manifest). */
