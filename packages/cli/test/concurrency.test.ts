@@ -4,7 +4,7 @@
 // created; a killed create leaves nothing that blocks the next one, which says what it recovered.
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxLayer, dir, file, tempDir, writeArchive } from '@oci2lxc/fixtures';
 import { bin, isRoot, runCli, slowLayers, templateBin, type CliResult } from './run-cli.js';
@@ -24,15 +24,19 @@ const longLxcpath = join(tmp.path, 'l'.repeat(100));
 mkdirSync(longLxcpath);
 
 afterAll(() => {
+  // Stop what still runs (a test that failed half-way); the stopped containers go with tmp.
   for (const name of containers) {
     for (const p of [lxcpath, longLxcpath]) {
-      if (!existsSync(join(p, name))) continue;
-      spawnSync('lxc-stop', ['-n', name, '-P', p, '-k'], { timeout: 30_000 });
-      spawnSync('lxc-destroy', ['-n', name, '-P', p, '-f'], { timeout: 30_000 });
+      if (commandSocketBound(p, name)) spawnSync('lxc-stop', ['-n', name, '-P', p, '-k'], { timeout: 30_000 });
     }
   }
+  // LXC's lock files of these lxcpaths (LXC, and oci2lxc like it, never removes them).
+  for (const p of [lxcpath, longLxcpath]) {
+    const lock = lxcLockPath(p, 'x');
+    if (lock) rmSync(lock.slice(0, lock.lastIndexOf('/')), { recursive: true, force: true });
+  }
   tmp.cleanup();
-});
+}, 120_000);
 
 /** Image i: a file that names it, a file only it has, and enough files that extraction takes a while. */
 function taggedArchive(i: number, runnable = true): string {
@@ -70,6 +74,27 @@ function runTogether(argvs: string[][]): Promise<CliResult[]> {
         }),
     ),
   );
+}
+
+/** The pids below `pid` (children first), from /proc/PID/task/TID/children. */
+function descendants(pid: number): number[] {
+  let kids: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      kids.push(...readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    }
+  } catch {
+    kids = [];
+  }
+  return kids.flatMap((k) => [k, ...descendants(k)]);
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function hidden(prefix: string): string[] {
@@ -304,11 +329,9 @@ describe.skipIf(!isRoot || !lxcAvailable)('concurrent runs (real processes, real
   it('the LXC template path takes the same claim: a create of the name during lxc-create -t fails at once', async () => {
     const name = `tmpl-${suffix}`;
     containers.add(name);
-    const big = join(tmp.path, 'big-bb.tar');
-    if (!existsSync(big)) writeArchive({ images: [{ layers: [busyboxLayer(), ...slowLayers()], config: { Cmd: ['/bin/sh'] } }] }, big);
     const base = join(tmp.path, 'empty-net.conf');
     writeFileSync(base, 'lxc.net.0.type = empty\n');
-    const creating = spawn('lxc-create', ['-n', name, '-P', lxcpath, '-f', base, '-t', templateBin, '--', '--archive', big], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const creating = spawn('lxc-create', ['-n', name, '-P', lxcpath, '-f', base, '-t', templateBin, '--', '--archive', taggedArchive(7)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     const done = new Promise<number | null>((resolve) => creating.on('close', resolve));
     await new Promise<void>((resolve) =>
@@ -317,13 +340,22 @@ describe.skipIf(!isRoot || !lxcAvailable)('concurrent runs (real processes, real
         if (stderr.includes('layer 1/')) resolve();
       }),
     );
-    const r = runCli(['create', name, taggedArchive(7), '--lxcpath', lxcpath, '--network', 'empty', '--force']);
+    // Hold the template (our own grandchild) still mid-extraction, claim held, while the create runs.
+    const template = descendants(creating.pid!).find((pid) => cmdline(pid).includes(templateBin));
+    expect(template).toBeDefined();
+    process.kill(template!, 'SIGSTOP');
+    let r: CliResult;
+    try {
+      r = runCli(['create', name, taggedArchive(6), '--lxcpath', lxcpath, '--network', 'empty', '--force']);
+    } finally {
+      process.kill(template!, 'SIGCONT');
+    }
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/error CONTAINER_(BUSY|EXISTS)/);
+    expect(r.stderr).toMatch(/error CONTAINER_BUSY: container '[^']+' is being created by another oci2lxc run \(pid \d+\)/);
     expect(await done, stderr).toBe(0);
-    expect(existsSync(join(lxcpath, name, 'rootfs', 'd5', 'f3999'))).toBe(true);
-    expect(existsSync(join(lxcpath, name, 'rootfs', 'tag'))).toBe(false);
+    expect(readFileSync(join(lxcpath, name, 'rootfs', 'tag'), 'utf8')).toBe('7');
+    expect(existsSync(join(lxcpath, name, 'rootfs', 'only-6'))).toBe(false);
     expect(hidden(name)).toEqual([]);
-    expect(execFileSync('ls', ['-A', join(lxcpath, name)], { encoding: 'utf8' })).not.toMatch(/partial/);
+    expect(readdirSync(join(lxcpath, name))).not.toContain('partial');
   });
 });
