@@ -389,7 +389,7 @@ export class Applier {
   private async opaque(parent: string[]): Promise<void> {
     const dir = await this.lookupDir(parent);
     if (dir === undefined) return;
-    this.markUpper(dir);
+    this.markUpper(dir, false); // the marker is not an entry for `dir` itself
     this.removeLowerBelow(dir, false);
   }
 
@@ -536,8 +536,8 @@ export class Applier {
     if (this.isRoot && this.implicitIds) lchownSync(hb, this.implicitIds.uid, this.implicitIds.gid);
   }
 
-  private markUpper(rel: string): void {
-    this.own.add(rel);
+  private markUpper(rel: string, own = true): void {
+    if (own) this.own.add(rel);
     while (rel !== '' && !this.upper.has(rel)) {
       this.upper.add(rel);
       const i = rel.lastIndexOf('/');

@@ -234,6 +234,32 @@ describe('Go archive/tar semantics', () => {
   });
 });
 
+describe('whiteouts', () => {
+  it('d/new then .wh.d gives exactly the tree of .wh.d then d/new (modes, owners, contents)', async () => {
+    const lower = tar(rawEntry({ name: 'd/', typeflag: '5', mode: 0o700, uid: process.getuid?.() ?? 0, mtime: 5 }), rawEntry({ name: 'd/old' }, utf8('old')), rawEntry({ name: 'd/sub/', typeflag: '5', mode: 0o711 }), rawEntry({ name: 'd/sub/x' }, utf8('x')));
+    const orders = [
+      tar(rawEntry({ name: 'd/new' }, utf8('new')), rawEntry({ name: 'd/sub/y' }, utf8('y')), rawEntry({ name: '.wh.d' })),
+      tar(rawEntry({ name: '.wh.d' }), rawEntry({ name: 'd/new' }, utf8('new')), rawEntry({ name: 'd/sub/y' }, utf8('y'))),
+      tar(rawEntry({ name: 'd/sub/y' }, utf8('y')), rawEntry({ name: 'd/.wh..wh..opq' }), rawEntry({ name: '.wh.d' }), rawEntry({ name: 'd/new' }, utf8('new'))),
+    ];
+    const trees = [];
+    for (const [i, upper] of orders.entries()) {
+      const r = join(rootfs, `r${i}`);
+      mkdirSync(r, { recursive: true });
+      await applyLayer(layerStream(lower), r);
+      await applyLayer(layerStream(upper), r);
+      const t = snapshot(r);
+      t.delete('.');
+      // Directories made implicitly get "now" as their time, in any order.
+      for (const [k, v] of t) if (v.type === 'dir') t.set(k, { ...v, mtimeMs: 0 });
+      trees.push([...t]);
+    }
+    expect(trees[0]!.map(([p]) => p)).toEqual(['d', 'd/new', 'd/sub', 'd/sub/y']);
+    expect(trees[0]).toEqual(trees[1]);
+    expect(trees[2]).toEqual(trees[1]);
+  });
+});
+
 describe('every run settles', () => {
   it('a directory header with size != 0 and a swapped blob: DIGEST_MISMATCH, destination as found', async () => {
     const good = tar(rawEntry({ name: 'd', typeflag: '5' }), rawEntry({ name: 'd/f' }, utf8('ok')));
