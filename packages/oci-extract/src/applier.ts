@@ -1,7 +1,6 @@
 // Applies tar entries to a rootfs, one at a time, in archive order. Every path goes through the
 // Resolver (chroot-like, never leaves the rootfs); leaves are never followed (O_EXCL|O_NOFOLLOW,
 // lstat, lchown, lutimes, `setfattr -h`); whatever is in the way of a new entry is removed first.
-import { fsTime } from './times.js';
 import {
   writev as fsWritev,
   chmodSync,
@@ -35,6 +34,7 @@ import { isZlibError } from './decompress.js';
 import type { TarEntryInfo } from './tar-entry.js';
 import type { ExtractWarning, ExtractWarningCode } from './types.js';
 import { XattrBatch } from './xattr.js';
+import { fsTime } from './times.js';
 
 const O_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const WHITEOUT = '.wh.';
@@ -183,7 +183,8 @@ export class Applier {
     const parent = comps.slice(0, -1);
     if (parent.some((c) => c.startsWith(WHITEOUT))) throw this.error('UNSUPPORTED_ENTRY', 'a whiteout name is used as a directory', path);
     if (base.startsWith(WHITEOUT)) {
-      // A whiteout's body (if any) is never read: the reader skips it. No wait for queued files: those are all in `upper`, which whiteouts never touch.
+      // A whiteout's body (if any) is never read: the reader skips it. No wait for queued files:
+      // those are all in `upper`, which whiteouts never touch.
       await this.whiteout(parent, base, path);
       return;
     }
@@ -389,7 +390,7 @@ export class Applier {
   private async opaque(parent: string[]): Promise<void> {
     const dir = await this.lookupDir(parent);
     if (dir === undefined) return;
-    this.markUpper(dir);
+    this.markUpper(dir, false); // the marker is not an entry for `dir` itself
     this.removeLowerBelow(dir, false);
   }
 
@@ -536,8 +537,8 @@ export class Applier {
     if (this.isRoot && this.implicitIds) lchownSync(hb, this.implicitIds.uid, this.implicitIds.gid);
   }
 
-  private markUpper(rel: string): void {
-    this.own.add(rel);
+  private markUpper(rel: string, own = true): void {
+    if (own) this.own.add(rel);
     while (rel !== '' && !this.upper.has(rel)) {
       this.upper.add(rel);
       const i = rel.lastIndexOf('/');

@@ -2,9 +2,9 @@
 // is written, children before parents: a restrictive mode (0500, 0000) must not stop later
 // entries or layers from writing into the directory, and writing into a directory changes its
 // mtime. A trie keyed by path component lets a removed directory drop its whole subtree in O(depth).
-import { fsTime } from './times.js';
 import { chmodSync, lstatSync, utimesSync } from 'node:fs';
 import { bytes } from './paths.js';
+import { fsTime } from './times.js';
 
 export interface DirMeta {
   mode: number;

@@ -4,8 +4,8 @@
 // is slow or busy. Only file *creation at a name known to be free, in a directory known to be
 // real* is deferred; every other namespace change first waits for the jobs in flight (see
 // Applier), so effects still happen in archive order.
-import { fsTime } from './times.js';
 import { close, closeSync, fchmod, fchmodSync, fchown, fchownSync, futimes, futimesSync, link, linkSync, open, openSync, writeSync, writev, writevSync } from 'node:fs';
+import { fsTime } from './times.js';
 
 /** Bodies up to this size are buffered and written by a job; larger ones are streamed inline. */
 export const SMALL_FILE = 1024 * 1024;

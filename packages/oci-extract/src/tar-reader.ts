@@ -4,7 +4,7 @@
 // Names and link targets are byte strings (latin1: one char per byte, every char <= 0xFF).
 // Pull-based on purpose: the caller awaits `next()` and iterates `body()`; every wait is on the
 // source iterator, so a layer can only end in an entry, the end, or an error (never a stall).
-import { BLOCK, HeaderError, decodeHeaderBlock, isZeroBlock, parsePaxExact } from '@oci2lxc/oci-tar-image';
+import { BLOCK, HeaderError, decodeHeaderBlock, isZeroBlock, parsePaxExact, type HeaderBlock } from '@oci2lxc/oci-tar-image';
 
 /** Go's maxSpecialFileSize: PAX and GNU long-name bodies above 1 MiB are refused. */
 const MAX_SPECIAL = 1 << 20;
@@ -69,16 +69,11 @@ function parsePaxTime(v: Buffer, key: string): { sec: number; nsec: number } {
   const sec = parseDecimal(Buffer.from(ss, 'latin1'), key);
   if (sn === '') return { sec, nsec: 0 };
   if (!/^[0-9]*$/.test(sn)) throw new HeaderError(`PAX ${key} ${JSON.stringify(s.slice(0, 40))} is not a time`);
+  // Go: time.Unix(sec, ±frac) — the fraction takes the sign of the seconds' text ("-0.5" too).
   const frac = Number(sn.padEnd(9, '0').slice(0, 9));
-  let total = BigInt(sec) * 1_000_000_000n + (ss.startsWith('-') ? -BigInt(frac) : BigInt(frac));
-  let q = total / 1_000_000_000n;
-  let r = total % 1_000_000_000n;
-  if (r < 0n) {
-    r += 1_000_000_000n;
-    q -= 1n;
-  }
-  total = q;
-  return { sec: Number(total), nsec: Number(r) };
+  const ns = ss.startsWith('-') ? -frac : frac;
+  if (ns >= 0) return { sec, nsec: ns };
+  return { sec: sec - 1, nsec: ns + 1_000_000_000 };
 }
 
 /** A byte string (one char per byte) of `b`. */
@@ -244,7 +239,7 @@ export class TarReader {
     }
   }
 
-  private entry(h: ReturnType<typeof decodeHeaderBlock>, rawType: string, pax: Map<string, Buffer> | undefined, longName: Buffer | undefined, longLink: Buffer | undefined): TarHeader {
+  private entry(h: HeaderBlock, rawType: string, pax: Map<string, Buffer> | undefined, longName: Buffer | undefined, longLink: Buffer | undefined): TarHeader {
     let name = h.name;
     let linkname = h.linkname;
     let { uid, gid, size } = h;

@@ -1,10 +1,11 @@
 // Issue #16: layers crafted against the tar reader itself (PAX globals, PAX lengths, chars whose
 // low byte is `.` or `/`, shell quotes in node names, header-only types with sizes, bodies never
 // read, ENOSPC). Every case checks the host side: a sandbox around the rootfs is unchanged.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { END_OF_ARCHIVE, paxEntry, paxRecord, rawEntry, rawHeader, tempDir } from '@oci2lxc/fixtures';
@@ -233,6 +234,32 @@ describe('Go archive/tar semantics', () => {
   });
 });
 
+describe('whiteouts', () => {
+  it('d/new then .wh.d gives exactly the tree of .wh.d then d/new (modes, owners, contents)', async () => {
+    const lower = tar(rawEntry({ name: 'd/', typeflag: '5', mode: 0o700, uid: process.getuid?.() ?? 0, mtime: 5 }), rawEntry({ name: 'd/old' }, utf8('old')), rawEntry({ name: 'd/sub/', typeflag: '5', mode: 0o711 }), rawEntry({ name: 'd/sub/x' }, utf8('x')));
+    const orders = [
+      tar(rawEntry({ name: 'd/new' }, utf8('new')), rawEntry({ name: 'd/sub/y' }, utf8('y')), rawEntry({ name: '.wh.d' })),
+      tar(rawEntry({ name: '.wh.d' }), rawEntry({ name: 'd/new' }, utf8('new')), rawEntry({ name: 'd/sub/y' }, utf8('y'))),
+      tar(rawEntry({ name: 'd/sub/y' }, utf8('y')), rawEntry({ name: 'd/.wh..wh..opq' }), rawEntry({ name: '.wh.d' }), rawEntry({ name: 'd/new' }, utf8('new'))),
+    ];
+    const trees = [];
+    for (const [i, upper] of orders.entries()) {
+      const r = join(rootfs, `r${i}`);
+      mkdirSync(r, { recursive: true });
+      await applyLayer(layerStream(lower), r);
+      await applyLayer(layerStream(upper), r);
+      const t = snapshot(r);
+      t.delete('.');
+      // Directories made implicitly get "now" as their time, in any order.
+      for (const [k, v] of t) if (v.type === 'dir') t.set(k, { ...v, mtimeMs: 0 });
+      trees.push([...t]);
+    }
+    expect(trees[0]!.map(([p]) => p)).toEqual(['d', 'd/new', 'd/sub', 'd/sub/y']);
+    expect(trees[0]).toEqual(trees[1]);
+    expect(trees[2]).toEqual(trees[1]);
+  });
+});
+
 describe('every run settles', () => {
   it('a directory header with size != 0 and a swapped blob: DIGEST_MISMATCH, destination as found', async () => {
     const good = tar(rawEntry({ name: 'd', typeflag: '5' }), rawEntry({ name: 'd/f' }, utf8('ok')));
@@ -254,6 +281,26 @@ describe('every run settles', () => {
     const err = await extractImage(image, rootfs, { idMap: parseIdMap('0:100000:65536') }).catch((e: unknown) => e);
     expect(code(err)).toBe(expected);
     expect(existsSync(rootfs)).toBe(false);
+  });
+
+  it('a process whose layer source stalls with nothing pending exits 1 with a typed error, never 0 (built package)', () => {
+    // A source that never ends and holds no handle: the event loop empties mid-layer. Before,
+    // such a stall ended the process with status 0 and a partial tree; the beforeExit guard turns
+    // it into an error. Runs the built package (turbo builds it before the tests).
+    mkdirSync(rootfs);
+    const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'index.js');
+    const script = `
+      import { applyLayer } from ${JSON.stringify(dist)};
+      import { Readable } from 'node:stream';
+      const src = new Readable({ read() {} });
+      src.push(Buffer.from(${JSON.stringify(rawHeader({ name: 'f', size: 4096 }).toString('base64'))}, 'base64'));
+      applyLayer(src, ${JSON.stringify(rootfs)}).then(
+        () => console.log('settled: ok'),
+        (e) => { console.log('settled: ' + e.code); process.exitCode = 1; },
+      );`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout.trim()).toBe('settled: IO_ERROR');
+    expect(r.status).toBe(1);
   });
 
   it('caps error messages (a 600 KB name) and says how much was left out', async () => {

@@ -119,34 +119,53 @@ function fieldBytes(block: Uint8Array, off: number, len: number): Buffer {
   return nul < 0 ? b : b.subarray(0, nul);
 }
 
-/** Go's parseOctal: trim spaces and NULs at both ends, cut at an inner NUL, then octal digits only. */
-function parseOctalExact(b: Buffer, field: string): bigint {
-  let s = 0;
-  let e = b.length;
-  while (s < e && (b[s] === 0x20 || b[s] === 0)) s++;
-  while (e > s && (b[e - 1] === 0x20 || b[e - 1] === 0)) e--;
-  let t = b.subarray(s, e);
-  const nul = t.indexOf(0);
-  if (nul >= 0) t = t.subarray(0, nul);
-  if (t.length === 0) return 0n;
+/**
+ * Go's parseOctal on `block[off, off + len)`: trim spaces and NULs at both ends, cut at an inner
+ * NUL, then octal digits only (a number while exact, else a bigint below 2^64).
+ */
+function parseOctalAt(block: Uint8Array, off: number, len: number, field: string): number | bigint {
+  let s = off;
+  let e = off + len;
+  while (s < e && (block[s] === 0x20 || block[s] === 0)) s++;
+  while (e > s && (block[e - 1] === 0x20 || block[e - 1] === 0)) e--;
+  for (let i = s; i < e; i++) {
+    if (block[i] === 0) {
+      e = i;
+      break;
+    }
+  }
+  const bad = (): HeaderError =>
+    new HeaderError(`invalid ${field} field ${JSON.stringify(Buffer.from(block.buffer, block.byteOffset + off, len).toString('latin1').replace(/\0+$/, ''))}`);
+  if (e - s <= 17) {
+    // 8^17 = 2^51: exact as a number (the common case: no BigInt per field).
+    let v = 0;
+    for (let i = s; i < e; i++) {
+      const c = block[i]!;
+      if (c < 0x30 || c > 0x37) throw bad();
+      v = v * 8 + (c - 0x30);
+    }
+    return v;
+  }
   let v = 0n;
-  for (const c of t) {
-    if (c < 0x30 || c > 0x37) throw new HeaderError(`invalid ${field} field ${JSON.stringify(b.toString('latin1').replace(/\0+$/, ''))}`);
+  for (let i = s; i < e; i++) {
+    const c = block[i]!;
+    if (c < 0x30 || c > 0x37) throw bad();
     v = (v << 3n) | BigInt(c - 0x30);
   }
   if (v >> 64n) throw new HeaderError(`${field} too large`);
   return v;
 }
 
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Go's parseNumeric: base-256 (two's complement) when the top bit is set, else octal. */
 function parseNumericExact(block: Uint8Array, off: number, len: number, field: string): number {
-  const b = Buffer.from(block.buffer, block.byteOffset + off, len);
   let v: bigint;
-  if (b[0]! & 0x80) {
-    const inv = b[0]! & 0x40 ? 0xff : 0;
+  if (block[off]! & 0x80) {
+    const inv = block[off]! & 0x40 ? 0xff : 0;
     let x = 0n;
-    for (let i = 0; i < b.length; i++) {
-      let c = b[i]! ^ inv;
+    for (let i = 0; i < len; i++) {
+      let c = block[off + i]! ^ inv;
       if (i === 0) c &= 0x7f;
       if (x >> 56n) throw new HeaderError(`${field} too large`);
       x = (x << 8n) | BigInt(c);
@@ -154,30 +173,32 @@ function parseNumericExact(block: Uint8Array, off: number, len: number, field: s
     if (x >> 63n) throw new HeaderError(`${field} too large`);
     v = inv ? -x - 1n : x;
   } else {
-    v = parseOctalExact(b, field);
-    if (v >> 63n) v = BigInt.asIntN(64, v); // Go converts the uint64 to int64
+    const o = parseOctalAt(block, off, len, field);
+    if (typeof o === 'number') return o;
+    v = o >> 63n ? BigInt.asIntN(64, o) : o; // Go converts the uint64 to int64
   }
   // Stricter than Go (documented): values JavaScript cannot hold exactly are refused.
-  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) throw new HeaderError(`${field} too large`);
+  if (v > MAX_EXACT || v < -MAX_EXACT) throw new HeaderError(`${field} too large`);
   return Number(v);
 }
 
 /** Go's checksum test: octal, equal to the unsigned or the signed byte sum. */
 function checksumExact(block: Uint8Array): boolean {
-  let stored: bigint;
+  let stored: number | bigint;
   try {
-    stored = parseOctalExact(Buffer.from(block.buffer, block.byteOffset + 148, 8), 'checksum');
+    stored = parseOctalAt(block, 148, 8, 'checksum');
   } catch {
     return false;
   }
   let unsigned = 0;
-  let signed = 0;
+  let high = 0; // bytes >= 0x80, which the signed sum counts 256 lower
   for (let i = 0; i < BLOCK; i++) {
     const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
     unsigned += b;
-    signed += b >= 128 ? b - 256 : b;
+    if (b >= 0x80) high++;
   }
-  return stored === BigInt(unsigned) || stored === BigInt(signed);
+  const signed = unsigned - 256 * high;
+  return stored === unsigned || stored === signed;
 }
 
 function isAsciiBytes(b: Buffer): boolean {
@@ -185,15 +206,17 @@ function isAsciiBytes(b: Buffer): boolean {
   return true;
 }
 
+/** True when `block[off, off + text.length)` holds exactly the (ASCII) `text`. */
+function bytesAre(block: Uint8Array, off: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (block[off + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
 /** The header format of a block, or undefined when its checksum is wrong (Go's getFormat). */
 export function headerFormat(block: Uint8Array): HeaderFormat | undefined {
   if (!checksumExact(block)) return undefined;
-  const magic = Buffer.from(block.buffer, block.byteOffset + 257, 6).toString('latin1');
-  const version = Buffer.from(block.buffer, block.byteOffset + 263, 2).toString('latin1');
-  const trailer = Buffer.from(block.buffer, block.byteOffset + 508, 4).toString('latin1');
-  if (magic === 'ustar\0' && trailer === 'tar\0') return 'star';
-  if (magic === 'ustar\0') return 'ustar';
-  if (magic === 'ustar ' && version === ' \0') return 'gnu';
+  if (bytesAre(block, 257, 'ustar\0')) return bytesAre(block, 508, 'tar\0') ? 'star' : 'ustar';
+  if (bytesAre(block, 257, 'ustar ') && bytesAre(block, 263, ' \0')) return 'gnu';
   return 'v7';
 }
 
