@@ -12,6 +12,8 @@ import { withImage, type Selection } from './image-source.js';
 import { baseConfigLines, missingBridges, type Network } from './lxc-host.js';
 import { planContainer, targetCapabilities } from './lxc-plan.js';
 import { extractTo } from './commands/extract.js';
+import { prepareNetwork } from './network/setup.js';
+import type { NetworkRequest } from './network/options.js';
 import { version } from './version.js';
 
 const run = promisify(execFile);
@@ -31,6 +33,8 @@ export interface CreateOptions {
   archivePath: string;
   lxcpath: string;
   network: Network;
+  /** --ip, --gateway, --dns, --hostname (default: none given). */
+  networkRequest?: NetworkRequest;
   idMap?: IdMap;
   lxcVersion?: string;
   plainEnvironment: boolean;
@@ -47,6 +51,7 @@ export interface CreateResult {
   config: string;
   image: { refs: string[]; platform: string; manifestDigest: string; configDigest: string };
   wrapper: boolean;
+  network: { mode: string; hostname: string };
   warnings: string[];
 }
 
@@ -97,12 +102,23 @@ export async function createContainer(o: CreateOptions): Promise<CreateResult> {
       const stats = await extractTo(image, rootfs, o.io, { quiet: o.quiet, displayPath: join(finalDir, 'rootfs'), ...(o.idMap ? { idMap: o.idMap } : {}) });
       const plan = await planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: o.plainEnvironment });
       if (!o.quiet) for (const w of plan.warnings) o.io.stderr.write(`warning: ${w}\n`);
+      const net = prepareNetwork({
+        request: o.networkRequest ?? { gateways: [], dns: [], dnsSearch: [], dnsOptions: [] },
+        baseLines: base,
+        name: o.name,
+        containerDir: finalDir,
+        stagingDir: staging,
+        rootfs,
+        application: plan.json.console === true,
+      });
+      if (!o.quiet) for (const w of net.warnings) o.io.stderr.write(`warning: ${w}\n`);
+      if (!o.quiet) for (const n of net.notes) o.io.stderr.write(`note: ${n}\n`);
       const config = [
         `# Created by oci2lxc ${version} from ${o.archivePath}`,
         `# image ${image.refs.join(', ') || '(no name)'} ${formatPlatform(image.platform)} ${image.manifestDigest}`,
         ...base,
         `lxc.rootfs.path = dir:${join(finalDir, 'rootfs')}`,
-        `lxc.uts.name = ${o.name}`,
+        ...net.lines.map((l) => `${l.key} = ${l.value}`),
         ...idmapLines(o.idMap),
         '',
         plan.text,
@@ -111,7 +127,8 @@ export async function createContainer(o: CreateOptions): Promise<CreateResult> {
       return {
         image: { refs: image.refs, platform: formatPlatform(image.platform), manifestDigest: image.manifestDigest, configDigest: image.configDigest },
         wrapper: plan.wrapperNeeded,
-        warnings: [...bridgeWarnings, ...stats.warnings, ...plan.warnings, ...(assumed ? [`no LXC found on this host; assumed LXC ${caps.lxcVersion}`] : [])],
+        network: { mode: net.mode, hostname: net.hostname },
+        warnings: [...bridgeWarnings, ...stats.warnings, ...plan.warnings, ...net.warnings, ...(assumed ? [`no LXC found on this host; assumed LXC ${caps.lxcVersion}`] : [])],
       };
     });
     o.io.signal.throwIfAborted();

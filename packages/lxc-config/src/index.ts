@@ -10,3 +10,24 @@ export { parseSignal } from './signal.js';
 export { shellQuote } from './shell.js';
 export { splitInitCmd } from './initcmd.js';
 export { DEFAULT_PATH } from './env.js';
+export {
+  addressFamily,
+  interfaceLines,
+  isDnsName,
+  isLoopbackAddress,
+  isStrictIPv4,
+  isStrictIPv6,
+  parseGateway,
+  parseHostname,
+  parseInterfaceAddress,
+  parseIpSetting,
+  parseNameserver,
+  type Gateway,
+  type InterfaceAddress,
+  type InterfaceLinesOptions,
+  type IpSetting,
+} from './network.js';
+export { containerResolvers, FALLBACK_NAMESERVERS, hostnameText, hostsText, resolvConfText, type ResolverSettings } from './names.js';
+export { bindMountLine, mountTarget, type BindMount } from './mounts.js';
+export { writeFileInRoot } from './rootfs.js';
+export { encodeConfigValue } from './confvalue.js';

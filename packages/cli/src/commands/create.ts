@@ -5,9 +5,10 @@ import { parseNetwork, defaultLxcPath } from '../lxc-host.js';
 import { createContainer, validateContainerName } from '../create-container.js';
 import { checkLxcVersion } from './config.js';
 import { idMapFrom } from './extract.js';
+import { networkHelp, networkOptions, networkRequestFrom } from '../network/options.js';
 import type { Command, Io } from '../command.js';
 
-export const createHelp = `Usage: oci2lxc create <name> <archive> [--lxcpath DIR] [--network none|empty|veth[:BRIDGE]] [--idmap C:H:N]... [--platform P] [--ref NAME] [--lxc-version X.Y] [--force]
+export const createHelp = `Usage: oci2lxc create <name> <archive> [--lxcpath DIR] [--network none|empty|veth[:BRIDGE]] [--ip ADDR/PREFIX|dhcp|manual] [--gateway G] [--dns ADDR] [--hostname H] [--idmap C:H:N]... [--platform P] [--ref NAME] [--lxc-version X.Y] [--force]
 
 Creates the LXC container <name> from an image archive: <lxcpath>/<name>/rootfs holds the
 extracted image and <lxcpath>/<name>/config runs the image's entrypoint with its argv, environment,
@@ -19,6 +20,7 @@ Options:
   --lxcpath DIR       where containers live (default: lxc-config lxc.lxcpath, e.g. /var/lib/lxc)
   --network N         none (host network), empty (loopback only), veth or veth:BRIDGE
                       (default: the network of the host's LXC default config)
+${networkHelp}
   --idmap C:H:N       unprivileged container: map ids C..C+N-1 to host H..H+N-1 (files are
                       chowned, lxc.idmap lines written); repeatable, u:/g: prefixes allowed
   --lxc-version X.Y   the target LXC version (default: this host's)
@@ -49,6 +51,7 @@ export const create: Command = {
       'lxc-version': { type: 'string' },
       'lxc-environment': { type: 'boolean' },
       force: { type: 'boolean', short: 'f' },
+      ...networkOptions,
     });
     if (values.help) {
       io.stdout.write(`${createHelp}\n`);
@@ -59,6 +62,7 @@ export const create: Command = {
     if (nameProblem) throw new UsageError(`invalid container name '${name}': ${nameProblem}`, 'create');
     const network = parseNetwork(values.network);
     if (!network) throw new UsageError(`--network must be none, empty, veth or veth:BRIDGE (got '${values.network}')`, 'create');
+    const networkRequest = networkRequestFrom('create', values);
     const idMap = idMapFrom('create', values.idmap);
     const lxcVersion = checkLxcVersion('create', values['lxc-version']);
     const lxcpath = resolve(values.lxcpath ?? (await defaultLxcPath()));
@@ -67,6 +71,7 @@ export const create: Command = {
       archivePath,
       lxcpath,
       network,
+      networkRequest,
       ...(idMap ? { idMap } : {}),
       ...(lxcVersion ? { lxcVersion } : {}),
       plainEnvironment: !!values['lxc-environment'],
