@@ -13,6 +13,8 @@ import { baseConfigLines, missingBridges, type Network } from './lxc-host.js';
 import { planContainer, targetCapabilities } from './lxc-plan.js';
 import { extractTo } from './commands/extract.js';
 import { prepareNetwork } from './network/setup.js';
+import { consoleLogLines } from './console-log.js';
+import { runLines, volumesWarning, type RunRequest } from './run-options.js';
 import type { NetworkRequest } from './network/options.js';
 import { version } from './version.js';
 
@@ -35,6 +37,8 @@ export interface CreateOptions {
   network: Network;
   /** --ip, --gateway, --dns, --hostname (default: none given). */
   networkRequest?: NetworkRequest;
+  /** docker run-style overrides, volumes, limits, autostart. */
+  run?: RunRequest;
   idMap?: IdMap;
   lxcVersion?: string;
   plainEnvironment: boolean;
@@ -100,7 +104,9 @@ export async function createContainer(o: CreateOptions): Promise<CreateResult> {
     const rootfs = join(staging, 'rootfs');
     const result = await withImage(o.archivePath, o.selection, async (image) => {
       const stats = await extractTo(image, rootfs, o.io, { quiet: o.quiet, displayPath: join(finalDir, 'rootfs'), ...(o.idMap ? { idMap: o.idMap } : {}) });
-      const plan = await planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: o.plainEnvironment });
+      const plan = await planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: o.plainEnvironment, ...(o.run ? { overrides: o.run.overrides } : {}) });
+      const volumeNote = volumesWarning(image.config.config?.Volumes, o.run);
+      if (volumeNote) plan.warnings.push(volumeNote);
       if (!o.quiet) for (const w of plan.warnings) o.io.stderr.write(`warning: ${w}\n`);
       const net = prepareNetwork({
         request: o.networkRequest ?? { gateways: [], dns: [], dnsSearch: [], dnsOptions: [] },
@@ -118,7 +124,7 @@ export async function createContainer(o: CreateOptions): Promise<CreateResult> {
         `# image ${image.refs.join(', ') || '(no name)'} ${formatPlatform(image.platform)} ${image.manifestDigest}`,
         ...base,
         `lxc.rootfs.path = dir:${join(finalDir, 'rootfs')}`,
-        ...net.lines.map((l) => `${l.key} = ${l.value}`),
+        ...[...net.lines, ...consoleLogLines(finalDir), ...runLines(o.run, rootfs)].map((l) => `${l.key} = ${l.value}`),
         ...idmapLines(o.idMap),
         '',
         plan.text,

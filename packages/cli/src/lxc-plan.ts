@@ -1,7 +1,7 @@
 // Image config → LXC config text (and the start wrapper), through @oci2lxc/lxc-config.
 import { existsSync } from 'node:fs';
 import type { Image } from '@oci2lxc/oci-tar-image';
-import { buildLxcConfig, capabilitiesFor, detectCapabilities, ensureDirectoryInRoot, renderLxcConfig, writeStartWrapper, type LxcCapabilities } from '@oci2lxc/lxc-config';
+import { applyOverrides, buildLxcConfig, capabilitiesFor, detectCapabilities, ensureDirectoryInRoot, renderLxcConfig, writeStartWrapper, type LxcCapabilities, type RunOverrides } from '@oci2lxc/lxc-config';
 
 // Proxmox's lxc-pve backports lxc.environment.runtime from 6.0.5-3 on (see @oci2lxc/lxc-config).
 const PVE_LXC = '6.0.5';
@@ -43,6 +43,8 @@ export interface PlanOptions {
   writeWrapper: boolean;
   /** Plain lxc.environment instead of the wrapper on LXC without lxc.environment.runtime. */
   plainEnvironment: boolean;
+  /** `docker run`-style overrides, applied to the image config before it is mapped. */
+  overrides?: RunOverrides;
 }
 
 export interface PlanOutput {
@@ -57,10 +59,11 @@ export function imageName(image: Image): string {
 }
 
 export async function planContainer(image: Image, o: PlanOptions): Promise<PlanOutput> {
-  const cwd = image.config.config?.WorkingDir;
+  const imageConfig = applyOverrides(image.config.config ?? {}, o.overrides ?? {});
+  const cwd = imageConfig.WorkingDir;
   // Docker creates a missing WorkingDir at start; LXC refuses to start without it.
   if (o.writeWrapper && o.rootfs !== undefined && typeof cwd === 'string' && cwd.startsWith('/')) ensureDirectoryInRoot(o.rootfs, cwd);
-  const plan = buildLxcConfig(image.config.config ?? {}, {
+  const plan = buildLxcConfig(imageConfig, {
     capabilities: o.caps,
     ...(o.rootfs !== undefined ? { rootfs: o.rootfs } : {}),
     envMode: o.plainEnvironment ? 'plain' : 'auto',

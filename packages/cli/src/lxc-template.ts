@@ -3,7 +3,7 @@
 // lxc-create has already made <path>/config (default config) and an empty rootfs; the template
 // fills the rootfs and appends the image's lines to the config, like LXC's own `oci` template.
 import { appendFile, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Io } from './command.js';
 import { errorCode } from './errors.js';
@@ -14,6 +14,11 @@ import { planContainer, targetCapabilities } from './lxc-plan.js';
 import { extractTo } from './commands/extract.js';
 import { checkLxcVersion } from './commands/config.js';
 import { version } from './version.js';
+import { networkHelp, networkOptions, networkRequestFrom } from './network/options.js';
+import { prepareNetwork } from './network/setup.js';
+import { consoleLogLines } from './console-log.js';
+import { UsageError } from './errors.js';
+import { runHelp, runLines, runOptions, runRequestFrom, splitCommand, volumesWarning } from './run-options.js';
 
 export const templateHelp = `Usage: lxc-create -n NAME -t /path/to/lxc-oci2lxc -- --archive IMAGE.tar [options]
 
@@ -27,6 +32,8 @@ Template options (after --):
   --lxc-version X.Y   the target LXC version (default: this host's)
   --lxc-environment   environment in plain lxc.environment instead of the start wrapper
   -q, --quiet         no progress on stderr
+${networkHelp}
+${runHelp}
 
 Passed by lxc-create: --path, --name, --rootfs, --mapped-uid, --mapped-gid.
 To use it by name: ln -s "$(command -v lxc-oci2lxc)" /usr/share/lxc/templates/lxc-oci2lxc
@@ -40,7 +47,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: splitCommand(argv).options,
       allowPositionals: false,
       strict: true,
       options: {
@@ -56,6 +63,8 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
         'lxc-environment': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
+        ...networkOptions,
+        ...runOptions,
       },
     });
   } catch (err) {
@@ -71,6 +80,16 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     io.stderr.write(`lxc-oci2lxc: ${!v.archive ? '--archive IMAGE.tar is required (after -- on the lxc-create line)' : '--path is required (run me through lxc-create -t)'}\n`);
     return 2;
   }
+  let networkRequest;
+  let run;
+  try {
+    networkRequest = networkRequestFrom('template', v);
+    run = runRequestFrom('template', v, splitCommand(argv).cmd);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr.write(`lxc-oci2lxc: ${err.message}\n`);
+    return 2;
+  }
   try {
     const lxcVersion = checkLxcVersion('template', v['lxc-version']);
     const containerPath = resolve(v.path);
@@ -78,14 +97,28 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     const { caps } = await targetCapabilities(lxcVersion);
     const plan = await withImage(resolve(v.archive), { platform: v.platform, ref: v.ref }, async (image) => {
       await extractTo(image, rootfs, io, { quiet: !!v.quiet });
-      return planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'] });
+      const p = await planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'], overrides: run.overrides });
+      const note = volumesWarning(image.config.config?.Volumes, run);
+      if (note) p.warnings.push(note);
+      return p;
     });
     const configPath = join(containerPath, 'config');
     const existing = await readFile(configPath, 'utf8').catch(() => '');
+    const net = prepareNetwork({
+      request: networkRequest,
+      baseLines: existing.split('\n'),
+      name: v.name ?? basename(containerPath),
+      containerDir: containerPath,
+      stagingDir: containerPath,
+      rootfs,
+      application: plan.json.console === true,
+    });
+    if (!v.quiet) for (const w of [...net.warnings, ...plan.warnings]) io.stderr.write(`warning: ${w}\n`);
     const extra: string[] = [`# oci2lxc ${version} template: ${resolve(v.archive)}`];
     const dir = templateConfigDir();
     if (dir && !existing.includes(`${dir}/common.conf`)) extra.push(`lxc.include = ${dir}/common.conf`);
-    if (v.name && !/^\s*lxc\.uts\.name\s*=/m.test(existing)) extra.push(`lxc.uts.name = ${v.name}`);
+    // Later lines win in LXC: the host name, network, name files and console log.
+    extra.push(...[...net.lines, ...consoleLogLines(containerPath), ...runLines(run, rootfs)].map((l) => `${l.key} = ${l.value}`));
     await appendFile(configPath, `\n${extra.join('\n')}\n${plan.text}`);
     return 0;
   } catch (err) {

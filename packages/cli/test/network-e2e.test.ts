@@ -3,10 +3,10 @@
 // managed DHCP, static addresses, DNS and name files, and the DHCP client's lifetime.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxLayer, dir, file, tempDir, writeArchive } from '@oci2lxc/fixtures';
-import { bin, isRoot } from './run-cli.js';
+import { bin, isRoot, templateBin } from './run-cli.js';
 import { createTestNet, toolsAvailable, type TestNet } from './netns.js';
 
 const available = isRoot && toolsAvailable && existsSync('/bin/busybox');
@@ -20,7 +20,7 @@ const started: string[] = [];
 /** A busybox httpd image: no DHCP client, no resolv.conf, no hosts file. */
 function webImage(path: string): string {
   const applets = ['sh', 'cat', 'httpd', 'nslookup', 'ip', 'hostname', 'sleep'];
-  writeArchive({ format: 'oci', images: [{ ref: 'web:latest', config: { Cmd: ['/bin/httpd', '-f', '-p', '80', '-h', '/www'], ExposedPorts: { '80/tcp': {} } }, layers: [busyboxLayer({ applets }), [dir('www'), file('www/index.html', page)]] }] }, path);
+  writeArchive({ format: 'oci', images: [{ ref: 'web:latest', config: { Cmd: ['/bin/httpd', '-f', '-v', '-p', '80', '-h', '/www'], ExposedPorts: { '80/tcp': {} } }, layers: [busyboxLayer({ applets }), [dir('www'), file('www/index.html', page)]] }] }, path);
   return path;
 }
 
@@ -123,7 +123,7 @@ describe.skipIf(!available)('container networking (private netns, bridge, dnsmas
     // dnsmasq keeps the host part of the name the client sent (it has no domain configured).
     expect(net.leases()).toContain(` ${ip} www `);
     const pid = readFileSync(join(runtimeDir('dhcp1'), 'udhcpc.pid'), 'utf8').trim();
-    expect(lxc('lxc-stop', 'dhcp1', '-t', '10').status).toBe(0);
+    expect(lxc('lxc-stop', 'dhcp1', '-t', '2').status).toBe(0);
     expect(gone(pid)).toBe(true);
   });
 
@@ -145,6 +145,25 @@ describe.skipIf(!available)('container networking (private netns, bridge, dnsmas
     expect(attach('static1', '/bin/cat', '/etc/hosts')).toContain('198.51.100.20\tstatic1\n2001:db8:100::20\tstatic1\n');
     expect(attach('static1', '/bin/nslookup', '-type=a', 'probe.test')).toMatch(/198\.51\.100\.7/);
     expect(existsSync(runtimeDir('static1'))).toBe(false);
-    expect(lxc('lxc-stop', 'static1', '-t', '10').status).toBe(0);
+    expect(lxc('lxc-stop', 'static1', '-t', '2').status).toBe(0);
+  });
+
+  it("the program's stdout/stderr are kept in <container>/console.log (httpd -v logs each request)", () => {
+    const log = readFileSync(join(lxcpath, 'static1', 'console.log'), 'utf8');
+    expect(log).toMatch(/198\.51\.100\.1/);
+    expect(log).toMatch(/2001:db8:100::1/);
+    expect(readFileSync(join(lxcpath, 'static1', 'config'), 'utf8')).toMatch(/^lxc\.console\.size = 1MB$/m);
+  });
+
+  it('the LXC template takes the same network options', () => {
+    const base = join(tmp.path, 'veth.conf');
+    writeFileSync(base, 'lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up\n');
+    const r = net.run(['lxc-create', '-n', 'tpl', '-P', lxcpath, '-f', base, '-t', templateBin, '--', '--archive', archive, '--ip', '198.51.100.30/24', '--hostname', 'tpl-web', '--quiet']);
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    start('tpl');
+    expect(fetchPage('198.51.100.30')).toBe(page);
+    expect(attach('tpl', '/bin/hostname').trim()).toBe('tpl-web');
+    expect(attach('tpl', '/bin/cat', '/etc/hosts')).toContain('198.51.100.30\ttpl-web\n');
+    expect(lxc('lxc-stop', 'tpl', '-t', '2').status).toBe(0);
   });
 });

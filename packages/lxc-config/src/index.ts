@@ -31,3 +31,4 @@ export { containerResolvers, FALLBACK_NAMESERVERS, hostnameText, hostsText, reso
 export { bindMountLine, mountTarget, type BindMount } from './mounts.js';
 export { writeFileInRoot } from './rootfs.js';
 export { encodeConfigValue } from './confvalue.js';
+export { applyOverrides, parseCpus, parseMemory, type RunOverrides } from './overrides.js';

@@ -6,9 +6,10 @@ import { createContainer, validateContainerName } from '../create-container.js';
 import { checkLxcVersion } from './config.js';
 import { idMapFrom } from './extract.js';
 import { networkHelp, networkOptions, networkRequestFrom } from '../network/options.js';
+import { runHelp, runOptions, runRequestFrom, splitCommand } from '../run-options.js';
 import type { Command, Io } from '../command.js';
 
-export const createHelp = `Usage: oci2lxc create <name> <archive> [--lxcpath DIR] [--network none|empty|veth[:BRIDGE]] [--ip ADDR/PREFIX|dhcp|manual] [--gateway G] [--dns ADDR] [--hostname H] [--idmap C:H:N]... [--platform P] [--ref NAME] [--lxc-version X.Y] [--force]
+export const createHelp = `Usage: oci2lxc create <name> <archive> [--lxcpath DIR] [--network none|empty|veth[:BRIDGE]] [--ip ADDR/PREFIX|dhcp|manual] [--gateway G] [--dns ADDR] [--hostname H] [-e K=V] [-v HOST:PATH[:ro]] [docker run options…] [--idmap C:H:N]... [--platform P] [--ref NAME] [--lxc-version X.Y] [--force] [-- CMD ARGS…]
 
 Creates the LXC container <name> from an image archive: <lxcpath>/<name>/rootfs holds the
 extracted image and <lxcpath>/<name>/config runs the image's entrypoint with its argv, environment,
@@ -21,6 +22,7 @@ Options:
   --network N         none (host network), empty (loopback only), veth or veth:BRIDGE
                       (default: the network of the host's LXC default config)
 ${networkHelp}
+${runHelp}
   --idmap C:H:N       unprivileged container: map ids C..C+N-1 to host H..H+N-1 (files are
                       chowned, lxc.idmap lines written); repeatable, u:/g: prefixes allowed
   --lxc-version X.Y   the target LXC version (default: this host's)
@@ -35,14 +37,17 @@ ${networkHelp}
 Examples:
   oci2lxc create web nginx.tar && lxc-start -n web
   oci2lxc create app app.tar --lxcpath ~/containers --network empty && lxc-start -n app -P ~/containers -F
-  oci2lxc create app app.tar --idmap 0:100000:65536 --force`;
+  oci2lxc create app app.tar --idmap 0:100000:65536 --force
+  oci2lxc create db postgres.tar -e POSTGRES_PASSWORD=secret -v /srv/pg:/var/lib/postgresql/data --memory 1g
+  oci2lxc create job app.tar --entrypoint /bin/sh -- -c 'echo hello'`;
 
 export const create: Command = {
   name: 'create',
   summary: 'create a ready-to-start LXC container from an image archive',
   help: createHelp,
   async run(argv: string[], io: Io): Promise<number> {
-    const { values, positionals: pos } = parse('create', argv, {
+    const split = splitCommand(argv);
+    const { values, positionals: pos } = parse('create', split.options, {
       ...commonOptions,
       ...selectOptions,
       lxcpath: { type: 'string', short: 'P' },
@@ -52,6 +57,7 @@ export const create: Command = {
       'lxc-environment': { type: 'boolean' },
       force: { type: 'boolean', short: 'f' },
       ...networkOptions,
+      ...runOptions,
     });
     if (values.help) {
       io.stdout.write(`${createHelp}\n`);
@@ -63,6 +69,7 @@ export const create: Command = {
     const network = parseNetwork(values.network);
     if (!network) throw new UsageError(`--network must be none, empty, veth or veth:BRIDGE (got '${values.network}')`, 'create');
     const networkRequest = networkRequestFrom('create', values);
+    const run = runRequestFrom('create', values, split.cmd);
     const idMap = idMapFrom('create', values.idmap);
     const lxcVersion = checkLxcVersion('create', values['lxc-version']);
     const lxcpath = resolve(values.lxcpath ?? (await defaultLxcPath()));
@@ -72,6 +79,7 @@ export const create: Command = {
       lxcpath,
       network,
       networkRequest,
+      run,
       ...(idMap ? { idMap } : {}),
       ...(lxcVersion ? { lxcVersion } : {}),
       plainEnvironment: !!values['lxc-environment'],
