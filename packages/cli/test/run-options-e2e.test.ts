@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxLayer, dir, file, symlink, tempDir, writeArchive } from '@oci2lxc/fixtures';
-import { isRoot, runCli } from './run-cli.js';
+import { isRoot, runCli, templateBin } from './run-cli.js';
 import { recorderScript, startAndRecord } from './recorder.js';
 
 const lxcAvailable = spawnSync('lxc-start', ['--version']).status === 0 && existsSync('/bin/busybox');
@@ -88,6 +88,18 @@ describe.skipIf(!isRoot || !lxcAvailable)('docker run-style overrides on a real 
     expect(r.status, r.stderr).toBe(0);
     started.push('ep2');
     expect(startAndRecord('ep2', lxcpath, tmp.path).argv.slice(1)).toEqual(['/usr/local/bin/record', 'only', 'these']);
+  });
+
+  it('the LXC template takes the same options, -- CMD included', () => {
+    const base = join(tmp.path, 'empty.conf');
+    writeFileSync(base, 'lxc.net.0.type = empty\n');
+    const r = spawnSync('lxc-create', ['-n', 'tpl1', '-P', lxcpath, '-f', base, '-t', templateBin, '--', '--archive', archive, '-e', 'A=tpl', '-w', '/srv', '--quiet', '--', 'tpl-arg'], { encoding: 'utf8' });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    started.push('tpl1');
+    const seen = startAndRecord('tpl1', lxcpath, tmp.path);
+    expect(seen.argv.slice(1)).toEqual(['/usr/local/bin/record', 'image-entry-arg', 'tpl-arg']);
+    expect(seen.env).toContain('A=tpl');
+    expect(seen.cwd).toBe('/srv');
   });
 
   it('-v: a bind mount is visible and writable, :ro is read-only', () => {
