@@ -13,6 +13,10 @@ import { withImage, type Selection } from './image-source.js';
 import { baseConfigEntries, missingBridges, type Network } from './lxc-host.js';
 import { planContainer, targetCapabilities } from './lxc-plan.js';
 import { extractTo } from './commands/extract.js';
+import { prepareNetwork } from './network/setup.js';
+import { consoleLogLines } from './console-log.js';
+import { runLines, volumesWarning, type RunRequest } from './run-options.js';
+import type { NetworkRequest } from './network/options.js';
 import { version } from './version.js';
 
 /** Why a container name is unusable, or undefined when it is fine (LXC names are path components). */
@@ -30,6 +34,10 @@ export interface CreateOptions {
   archivePath: string;
   lxcpath: string;
   network: Network;
+  /** --ip, --gateway, --dns, --hostname (default: none given). */
+  networkRequest?: NetworkRequest;
+  /** docker run-style overrides, volumes, limits, autostart. */
+  run?: RunRequest;
   idMap?: IdMap;
   lxcVersion?: string;
   plainEnvironment: boolean;
@@ -46,6 +54,7 @@ export interface CreateResult {
   config: string;
   image: { refs: string[]; platform: string; manifestDigest: string; configDigest: string };
   wrapper: boolean;
+  network: { mode: string; hostname: string };
   warnings: string[];
 }
 
@@ -69,7 +78,7 @@ export function idmapEntries(idMap: IdMap | undefined): ConfigEntry[] {
 
 /**
  * The container's own lines (everything but the image's): a header naming the archive, the host's
- * base config, rootfs, hostname, id map. Built before anything is written, so a value no config
+ * base config, rootfs, id map (the host name comes with the network setup). Built before anything is written, so a value no config
  * line can carry (a newline in --lxcpath, …) is refused with nothing left behind.
  */
 function containerDocument(o: CreateOptions, base: ConfigEntry[], finalDir: string): ConfigDocument {
@@ -79,7 +88,6 @@ function containerDocument(o: CreateOptions, base: ConfigEntry[], finalDir: stri
     else doc.entry(e.key, e.value, e.key.startsWith('lxc.net.') ? '--network' : 'the host\'s default config');
   }
   doc.entry('lxc.rootfs.path', `dir:${join(finalDir, 'rootfs')}`, '--lxcpath');
-  doc.entry('lxc.uts.name', o.name, 'container name');
   for (const e of idmapEntries(o.idMap)) doc.entry(e.key, e.value, '--idmap');
   return doc;
 }
@@ -118,18 +126,32 @@ async function createClaimed(o: CreateOptions): Promise<CreateResult> {
     const rootfs = join(staging, 'rootfs');
     const result = await withImage(o.archivePath, o.selection, async (image) => {
       const stats = await extractTo(image, rootfs, o.io, { quiet: o.quiet, displayPath: join(finalDir, 'rootfs'), ...(o.idMap ? { idMap: o.idMap } : {}) });
-      const plan = await planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: o.plainEnvironment });
+      const plan = await planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: o.plainEnvironment, ...(o.run ? { overrides: o.run.overrides } : {}) });
+      const volumeNote = volumesWarning(image.config.config?.Volumes, o.run);
+      if (volumeNote) plan.warnings.push(volumeNote);
       if (!o.quiet) for (const w of plan.warnings) o.io.stderr.write(`warning: ${printableLine(w)}\n`);
+      const net = prepareNetwork({
+        request: o.networkRequest ?? { gateways: [], dns: [], dnsSearch: [], dnsOptions: [] },
+        baseLines: base.map((e) => `${e.key} = ${e.value}`),
+        name: o.name,
+        containerDir: finalDir,
+        stagingDir: staging,
+        rootfs,
+        application: plan.json.console === true,
+      });
+      if (!o.quiet) for (const w of net.warnings) o.io.stderr.write(`warning: ${printableLine(w)}\n`);
+      if (!o.quiet) for (const n of net.notes) o.io.stderr.write(`note: ${printableLine(n)}\n`);
       const doc = new ConfigDocument()
         .append(header)
-        .comment(`image ${image.refs.join(', ') || '(no name)'} ${formatPlatform(image.platform)} ${image.manifestDigest}`)
-        .blank()
-        .append(plan.document);
+        .comment(`image ${image.refs.join(', ') || '(no name)'} ${formatPlatform(image.platform)} ${image.manifestDigest}`);
+      for (const l of [...net.lines, ...consoleLogLines(finalDir), ...runLines(o.run, rootfs)]) doc.entry(l.key, l.value, l.key);
+      doc.blank().append(plan.document);
       await writeFile(join(staging, 'config'), doc.render('lxc'), { mode: 0o640 });
       return {
         image: { refs: image.refs, platform: formatPlatform(image.platform), manifestDigest: image.manifestDigest, configDigest: image.configDigest },
         wrapper: plan.wrapperNeeded,
-        warnings: [...bridgeWarnings, ...stats.warnings, ...plan.warnings, ...(assumed ? [`no LXC found on this host; assumed LXC ${caps.lxcVersion}`] : [])],
+        network: { mode: net.mode, hostname: net.hostname },
+        warnings: [...bridgeWarnings, ...stats.warnings, ...plan.warnings, ...net.warnings, ...(assumed ? [`no LXC found on this host; assumed LXC ${caps.lxcVersion}`] : [])],
       };
     });
     o.io.signal.throwIfAborted();

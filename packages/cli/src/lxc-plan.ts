@@ -1,7 +1,7 @@
 // Image config → LXC config text (and the start wrapper), through @oci2lxc/lxc-config.
 import { existsSync } from 'node:fs';
 import type { Image } from '@oci2lxc/oci-tar-image';
-import { buildLxcConfig, capabilitiesFor, detectCapabilities, ensureDirectoryInRoot, planDocument, writeStartWrapper, type ConfigDocument, type LxcCapabilities } from '@oci2lxc/lxc-config';
+import { applyOverrides, buildLxcConfig, capabilitiesFor, detectCapabilities, ensureDirectoryInRoot, planDocument, writeStartWrapper, type ConfigDocument, type LxcCapabilities, type RunOverrides } from '@oci2lxc/lxc-config';
 
 // Proxmox's lxc-pve backports lxc.environment.runtime from 6.0.5-3 on (see @oci2lxc/lxc-config).
 const PVE_LXC = '6.0.5';
@@ -43,6 +43,8 @@ export interface PlanOptions {
   writeWrapper: boolean;
   /** Plain lxc.environment instead of the wrapper on LXC without lxc.environment.runtime. */
   plainEnvironment: boolean;
+  /** `docker run`-style overrides, applied to the image config before it is mapped. */
+  overrides?: RunOverrides;
 }
 
 export interface PlanOutput {
@@ -60,7 +62,7 @@ export function imageName(image: Image): string {
 
 export async function planContainer(image: Image, o: PlanOptions): Promise<PlanOutput> {
   const create = o.writeWrapper && o.rootfs !== undefined;
-  const plan = buildLxcConfig(image.config.config ?? {}, {
+  const plan = buildLxcConfig(applyOverrides(image.config.config ?? {}, o.overrides ?? {}), {
     capabilities: o.caps,
     ...(o.rootfs !== undefined ? { rootfs: o.rootfs } : {}),
     envMode: o.plainEnvironment ? 'plain' : 'auto',

@@ -19,6 +19,11 @@ import { planContainer, targetCapabilities } from './lxc-plan.js';
 import { extractTo } from './commands/extract.js';
 import { checkLxcVersion } from './commands/config.js';
 import { version } from './version.js';
+import { networkHelp, networkOptions, networkRequestFrom } from './network/options.js';
+import { prepareNetwork } from './network/setup.js';
+import { consoleLogLines } from './console-log.js';
+import { UsageError } from './errors.js';
+import { runHelp, runLines, runOptions, runRequestFrom, splitCommand, volumesWarning } from './run-options.js';
 
 export const templateHelp = `Usage: lxc-create -n NAME -t /path/to/lxc-oci2lxc -- --archive IMAGE.tar [options]
 
@@ -32,6 +37,8 @@ Template options (after --):
   --lxc-version X.Y   the target LXC version (default: this host's)
   --lxc-environment   environment in plain lxc.environment instead of the start wrapper
   -q, --quiet         no progress on stderr
+${networkHelp}
+${runHelp}
 
 Passed by lxc-create: --path, --name, --rootfs, --mapped-uid, --mapped-gid.
 To use it by name: ln -s "$(command -v lxc-oci2lxc)" /usr/share/lxc/templates/lxc-oci2lxc
@@ -45,7 +52,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: splitCommand(argv).options,
       allowPositionals: false,
       strict: true,
       options: {
@@ -61,6 +68,8 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
         'lxc-environment': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
+        ...networkOptions,
+        ...runOptions,
       },
     });
   } catch (err) {
@@ -77,6 +86,16 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     return 2;
   }
   let claim: ContainerClaim | undefined;
+  let networkRequest;
+  let run;
+  try {
+    networkRequest = networkRequestFrom('template', v);
+    run = runRequestFrom('template', v, splitCommand(argv).cmd);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr.write(`lxc-oci2lxc: ${err.message}\n`);
+    return 2;
+  }
   try {
     const lxcVersion = checkLxcVersion('template', v['lxc-version']);
     const containerPath = resolve(v.path);
@@ -88,12 +107,26 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     const doc = new ConfigDocument().blank().comment(`oci2lxc ${version} template: ${resolve(v.archive)}`);
     const dir = templateConfigDir();
     if (dir && !existing.includes(`${dir}/common.conf`)) doc.entry('lxc.include', `${dir}/common.conf`);
-    if (v.name && !/^\s*lxc\.uts\.name\s*=/m.test(existing)) doc.entry('lxc.uts.name', v.name, '--name');
     claim = await claimTemplateName(dirname(containerPath), v.name ?? basename(containerPath), io, !!v.quiet);
     const plan = await withImage(resolve(v.archive), { platform: v.platform, ref: v.ref, signal: io.signal }, async (image) => {
       await extractTo(image, rootfs, io, { quiet: !!v.quiet });
-      return planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'] });
+      const p = await planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'], overrides: run.overrides });
+      const note = volumesWarning(image.config.config?.Volumes, run);
+      if (note) p.warnings.push(note);
+      return p;
     });
+    const net = prepareNetwork({
+      request: networkRequest,
+      baseLines: existing.split('\n'),
+      name: v.name ?? basename(containerPath),
+      containerDir: containerPath,
+      stagingDir: containerPath,
+      rootfs,
+      application: plan.json.console === true,
+    });
+    if (!v.quiet) for (const w of [...net.warnings, ...plan.warnings]) io.stderr.write(`lxc-oci2lxc: warning: ${printable(w)}\n`);
+    // Later lines win in LXC: the host name, network, name files and console log.
+    for (const l of [...net.lines, ...consoleLogLines(containerPath), ...runLines(run, rootfs)]) doc.entry(l.key, l.value, l.key);
     await appendFile(configPath, doc.append(plan.document).render('lxc'));
     return 0;
   } catch (err) {

@@ -13,3 +13,24 @@ export { DEFAULT_PATH } from './env.js';
 export { ConfigDocument, escapeComment, parsePveText, PVE_DESCRIPTION_LIMIT, type ConfigEntry, type ConfigFlavor } from './document.js';
 export { planDocument } from './render.js';
 export { configValueProblem, encodeConfigValue, parseConfigText } from './confvalue.js';
+export {
+  addressFamily,
+  interfaceLines,
+  isDnsName,
+  isLoopbackAddress,
+  isStrictIPv4,
+  isStrictIPv6,
+  parseGateway,
+  parseHostname,
+  parseInterfaceAddress,
+  parseIpSetting,
+  parseNameserver,
+  type Gateway,
+  type InterfaceAddress,
+  type InterfaceLinesOptions,
+  type IpSetting,
+} from './network.js';
+export { containerResolvers, FALLBACK_NAMESERVERS, hostnameText, hostsText, resolvConfText, type ResolverSettings } from './names.js';
+export { bindMountLine, mountTarget, type BindMount } from './mounts.js';
+export { writeFileInRoot } from './rootfs.js';
+export { applyOverrides, parseCpus, parseMemory, type RunOverrides } from './overrides.js';

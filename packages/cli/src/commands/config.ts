@@ -1,12 +1,14 @@
 import { resolve } from 'node:path';
 import { commonOptions, oneOf, parse, positionals, selectOptions } from '../args.js';
+import { ConfigDocument } from '@oci2lxc/lxc-config';
 import { UsageError } from '../errors.js';
 import { withImage } from '../image-source.js';
 import { planContainer, targetCapabilities } from '../lxc-plan.js';
 import { printableLine } from '../format.js';
 import type { Command, Io } from '../command.js';
+import { pveRunOptions, runHelp, runLines, runOptions, runRequestFrom, splitCommand, volumesWarning } from '../run-options.js';
 
-export const configHelp = `Usage: oci2lxc config <archive> [--rootfs DIR] [--flavor lxc|pve] [--lxc-version X.Y] [--platform P] [--ref NAME]
+export const configHelp = `Usage: oci2lxc config <archive> [--rootfs DIR] [--flavor lxc|pve] [--lxc-version X.Y] [--platform P] [--ref NAME] [docker run options] [-- CMD ARGS…]
 
 Prints the LXC configuration that runs the image as the image intends: lxc.init.cmd (Entrypoint
 + Cmd), lxc.init.cwd, lxc.init.uid/gid, the environment, lxc.signal.halt (StopSignal), with
@@ -23,6 +25,7 @@ Options:
                       of the start wrapper, on LXC versions without lxc.environment.runtime
   --platform P        select the image for platform P (default: this host's)
   --ref NAME          select the image by name or tag
+${runHelp}
   --json              print the plan as JSON
   -h, --help          this help
 
@@ -42,13 +45,15 @@ export const config: Command = {
   summary: 'print the LXC (or Proxmox) config that runs the image',
   help: configHelp,
   async run(argv: string[], io: Io): Promise<number> {
-    const { values, positionals: pos } = parse('config', argv, {
+    const split = splitCommand(argv);
+    const { values, positionals: pos } = parse('config', split.options, {
       ...commonOptions,
       ...selectOptions,
       rootfs: { type: 'string' },
       flavor: { type: 'string' },
       'lxc-version': { type: 'string' },
       'lxc-environment': { type: 'boolean' },
+      ...runOptions,
     });
     if (values.help) {
       io.stdout.write(`${configHelp}\n`);
@@ -57,21 +62,39 @@ export const config: Command = {
     const flavor = oneOf('config', 'flavor', values.flavor, ['lxc', 'pve'] as const, 'lxc');
     const lxcVersion = checkLxcVersion('config', values['lxc-version']);
     const [archivePath] = positionals('config', pos, ['archive']) as [string];
+    const run = runRequestFrom('config', values, split.cmd);
+    const rootfs = values.rootfs !== undefined ? resolve(values.rootfs) : undefined;
     const { caps, assumed } = await targetCapabilities(lxcVersion, flavor);
-    const out = await withImage(archivePath, { platform: values.platform, ref: values.ref, signal: io.signal }, async (image) =>
-      planContainer(image, {
+    const out = await withImage(archivePath, { platform: values.platform, ref: values.ref, signal: io.signal }, async (image) => {
+      const plan = await planContainer(image, {
         caps,
         flavor,
-        ...(values.rootfs !== undefined ? { rootfs: resolve(values.rootfs) } : {}),
+        ...(rootfs !== undefined ? { rootfs } : {}),
         plainEnvironment: !!values['lxc-environment'],
-        writeWrapper: values.rootfs !== undefined,
-      }),
-    );
+        writeWrapper: rootfs !== undefined,
+        overrides: run.overrides,
+      });
+      const note = volumesWarning(image.config.config?.Volumes, run);
+      if (note) plan.warnings.push(note);
+      // Volumes, limits, autostart: LXC keys, or pct.conf options for Proxmox.
+      const extra = new ConfigDocument();
+      if (flavor === 'pve') for (const o of pveRunOptions(run)) extra.option(o.key, o.value, o.key === 'memory' ? '--memory' : o.key === 'cpulimit' ? '--cpus' : '--volume');
+      else for (const l of runLines(run, rootfs)) extra.entry(l.key, l.value, '--volume/--memory/--cpus');
+      if (extra.entries.length > 0) {
+        plan.text = plan.document.append(extra).render(flavor);
+        plan.json.text = plan.text;
+      }
+      return plan;
+    });
     if (values.json) io.stdout.write(`${JSON.stringify(out.json, null, 2)}\n`);
     else io.stdout.write(out.text);
     if (!values.quiet) {
       if (assumed) io.stderr.write(`note: target LXC not known here; assuming ${flavor === 'pve' ? "Proxmox VE 9's lxc-pve" : 'LXC'} ${caps.lxcVersion} (set --lxc-version)\n`);
       for (const w of out.warnings) io.stderr.write(`warning: ${printableLine(w)}\n`);
+    }
+    if (flavor === 'pve' && out.json.console === true && !values.quiet) {
+      // pve-container's own rule for OCI images: no network manager inside, so the node configures it.
+      io.stderr.write(`note: an application image has no DHCP client or network manager: give its interface host-managed=1 (pve-container >= 6.0.15), e.g. pct set <vmid> --net0 name=eth0,bridge=vmbr0,ip=dhcp,host-managed=1\n`);
     }
     if (out.wrapperNeeded && values.rootfs === undefined && !values.quiet) {
       io.stderr.write(`note: this image needs a start wrapper in its rootfs; run again with --rootfs DIR to write it\n`);

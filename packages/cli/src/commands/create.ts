@@ -5,9 +5,11 @@ import { parseNetwork, defaultLxcPath } from '../lxc-host.js';
 import { createContainer, validateContainerName } from '../create-container.js';
 import { checkLxcVersion } from './config.js';
 import { idMapFrom } from './extract.js';
+import { networkHelp, networkOptions, networkRequestFrom } from '../network/options.js';
+import { runHelp, runOptions, runRequestFrom, splitCommand } from '../run-options.js';
 import type { Command, Io } from '../command.js';
 
-export const createHelp = `Usage: oci2lxc create <name> <archive> [--lxcpath DIR] [--network none|empty|veth[:BRIDGE]] [--idmap C:H:N]... [--platform P] [--ref NAME] [--lxc-version X.Y] [--force]
+export const createHelp = `Usage: oci2lxc create <name> <archive> [--lxcpath DIR] [--network none|empty|veth[:BRIDGE]] [--ip ADDR/PREFIX|dhcp|manual] [--gateway G] [--dns ADDR] [--hostname H] [-e K=V] [-v HOST:PATH[:ro]] [docker run options…] [--idmap C:H:N]... [--platform P] [--ref NAME] [--lxc-version X.Y] [--force] [-- CMD ARGS…]
 
 Creates the LXC container <name> from an image archive: <lxcpath>/<name>/rootfs holds the
 extracted image and <lxcpath>/<name>/config runs the image's entrypoint with its argv, environment,
@@ -19,6 +21,8 @@ Options:
   --lxcpath DIR       where containers live (default: lxc-config lxc.lxcpath, e.g. /var/lib/lxc)
   --network N         none (host network), empty (loopback only), veth or veth:BRIDGE
                       (default: the network of the host's LXC default config)
+${networkHelp}
+${runHelp}
   --idmap C:H:N       unprivileged container: map ids C..C+N-1 to host H..H+N-1 (files are
                       chowned, lxc.idmap lines written); repeatable, u:/g: prefixes allowed
   --lxc-version X.Y   the target LXC version (default: this host's)
@@ -33,14 +37,17 @@ Options:
 Examples:
   oci2lxc create web nginx.tar && lxc-start -n web
   oci2lxc create app app.tar --lxcpath ~/containers --network empty && lxc-start -n app -P ~/containers -F
-  oci2lxc create app app.tar --idmap 0:100000:65536 --force`;
+  oci2lxc create app app.tar --idmap 0:100000:65536 --force
+  oci2lxc create db postgres.tar -e POSTGRES_PASSWORD=secret -v /srv/pg:/var/lib/postgresql/data --memory 1g
+  oci2lxc create job app.tar --entrypoint /bin/sh -- -c 'echo hello'`;
 
 export const create: Command = {
   name: 'create',
   summary: 'create a ready-to-start LXC container from an image archive',
   help: createHelp,
   async run(argv: string[], io: Io): Promise<number> {
-    const { values, positionals: pos } = parse('create', argv, {
+    const split = splitCommand(argv);
+    const { values, positionals: pos } = parse('create', split.options, {
       ...commonOptions,
       ...selectOptions,
       lxcpath: { type: 'string', short: 'P' },
@@ -49,6 +56,8 @@ export const create: Command = {
       'lxc-version': { type: 'string' },
       'lxc-environment': { type: 'boolean' },
       force: { type: 'boolean', short: 'f' },
+      ...networkOptions,
+      ...runOptions,
     });
     if (values.help) {
       io.stdout.write(`${createHelp}\n`);
@@ -59,6 +68,8 @@ export const create: Command = {
     if (nameProblem) throw new UsageError(`invalid container name '${name}': ${nameProblem}`, 'create');
     const network = parseNetwork(values.network);
     if (!network) throw new UsageError(`--network must be none, empty, veth or veth:BRIDGE (got '${values.network}')`, 'create');
+    const networkRequest = networkRequestFrom('create', values);
+    const run = runRequestFrom('create', values, split.cmd);
     const idMap = idMapFrom('create', values.idmap);
     const lxcVersion = checkLxcVersion('create', values['lxc-version']);
     const lxcpath = resolve(values.lxcpath ?? (await defaultLxcPath()));
@@ -67,6 +78,8 @@ export const create: Command = {
       archivePath,
       lxcpath,
       network,
+      networkRequest,
+      run,
       ...(idMap ? { idMap } : {}),
       ...(lxcVersion ? { lxcVersion } : {}),
       plainEnvironment: !!values['lxc-environment'],
