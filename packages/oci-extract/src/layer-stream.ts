@@ -92,10 +92,12 @@ export async function runLayer(run: LayerRun): Promise<string> {
     run.source.destroy();
     chunks.return?.().catch(() => {});
     await Promise.race([piped, new Promise((r) => setTimeout(r, 1000).unref())]);
-    // The most specific error wins: ours, then the source's own (oci-tar-image), then the rest.
+    // The root cause wins: the source's own verdict (oci-tar-image: a wrong digest, a truncated
+    // archive) explains whatever the reader or applier then saw; then ours; then the rest.
     const all = [failure, ...streamErrors].filter((e) => e !== undefined);
-    const typed = all.find((e) => e instanceof ExtractError || e instanceof TarFormatError || (e instanceof Error && e.name === 'OciImageError'));
-    throw classify(typed ?? all[0], applier, signal);
+    const source = streamErrors.find((e) => e instanceof Error && e.name === 'OciImageError');
+    const typed = all.find((e) => e instanceof ExtractError || e instanceof TarFormatError);
+    throw classify(source ?? typed ?? all[0], applier, signal);
   }
   return `${algorithm}:${hash.digest('hex')}`;
 }
