@@ -1,7 +1,7 @@
 // Go's archive/tar (Docker, containerd, umoci) as a differential oracle for our tar reader: where
 // Go reads an archive we must read the same header sequence; where Go fails we must fail (or be
 // stricter, only in the documented ways: tar-fuzz.ts STRICTER). Seeded mutation fuzzing:
-// OCI_TAR_FUZZ_CASES (default 3000) cases, OCI_TAR_FUZZ_SEED to vary them.
+// OCI_TAR_FUZZ_CASES (default 5000) cases, OCI_TAR_FUZZ_SEED to vary them.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +58,7 @@ describe('Go archive/tar differential oracle', () => {
     expect(await compareAll(cases, 2)).toEqual([]);
   });
 
-  const cases = Number(process.env.OCI_TAR_FUZZ_CASES ?? 3000);
+  const cases = Number(process.env.OCI_TAR_FUZZ_CASES ?? 5000);
   const seed = Number(process.env.OCI_TAR_FUZZ_SEED ?? 16);
   it(`agrees on ${cases} mutated archives (seed ${seed})`, async () => {
     const rnd = prng(seed);

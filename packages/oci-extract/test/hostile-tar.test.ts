@@ -125,7 +125,7 @@ describe('names are bytes from the header to the syscall', () => {
     expect(readdirSync(Buffer.from(rootfs), { encoding: 'buffer' })).toEqual([name]);
   });
 
-  it('plants every char U+0100–U+FFFF whose low byte is . / \' \\ or NUL in names, link targets, whiteouts, FIFOs and devices', async () => {
+  it('plants every char U+0100–U+FFFF whose low byte is . / \' \\ or NUL in names (files, directories), link targets, whiteouts, FIFOs and devices', async () => {
     const chars: string[] = [];
     for (let c = 0x100; c <= 0xffff; c++) {
       if (c >= 0xd800 && c <= 0xdfff) continue; // not encodable alone
@@ -147,6 +147,7 @@ describe('names are bytes from the header to the syscall', () => {
       layer1.push(
         rawEntry({ name: `${t}/`, typeflag: '5', mode: 0o755 }),
         rawEntry({ name: utf8(`${t}/${esc}`) }, utf8('x')),
+        rawEntry({ name: utf8(`${t}/${up}d/`), typeflag: '5', mode: 0o777 }),
         paxEntry(paxRecord('path', utf8(`${t}/${esc}p`))),
         rawEntry({ name: 'harmless' }, utf8('x')),
         rawEntry({ name: `${t}/s`, typeflag: '2', linkname: utf8(up) }),
@@ -156,7 +157,7 @@ describe('names are bytes from the header to the syscall', () => {
         ...(device(c) ? [rawEntry({ name: utf8(`${t}/${esc}c`), typeflag: '3', mode: 0o644, devmajor: 1, devminor: 3 })] : []),
       );
       layer2.push(rawEntry({ name: utf8(`${t}/.wh.${esc}`) }), rawEntry({ name: utf8(`${t}/.wh.${up}`) }));
-      expected.set(t, [utf8(`${esc}p`), utf8(`${esc}f`), ...(device(c) ? [utf8(`${esc}c`)] : []), utf8('h'), utf8('s')].sort(Buffer.compare));
+      expected.set(t, [utf8(`${esc}p`), utf8(`${esc}f`), utf8(`${up}d`), ...(device(c) ? [utf8(`${esc}c`)] : []), utf8('h'), utf8('s')].sort(Buffer.compare));
     });
     const err = await extractRaw(tar(...layer1), tar(...layer2));
     expect(err).not.toBeInstanceOf(Error);
