@@ -893,6 +893,16 @@ table('broken and lying layers', [
     mention: layerDigest(0),
   },
   {
+    // The reader is mid-file when the source fails verification: the source's verdict must win.
+    name: 'compressed digest mismatch (byte flipped inside a 1.5 MiB file of an uncompressed layer)',
+    archive: () => ({
+      spec: { images: [{ layers: [{ entries: [file('big', randomBytes(1536 * 1024))], compression: 'none' }] }] },
+      opts: { mutate: (files, b) => flipByte(files, firstLayerBlob(b), 1024 * 1024) },
+    }),
+    fail: ['DIGEST_MISMATCH'],
+    mention: layerDigest(0),
+  },
+  {
     name: 'compressed digest mismatch (gzip stream byte flipped)',
     archive: () => ({
       spec: { images: [{ layers: [[file('a', 'x'.repeat(5000))], [file('b', randomBytes(5000))]] }] },
