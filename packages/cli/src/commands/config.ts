@@ -78,9 +78,13 @@ export const config: Command = {
       if (note) plan.warnings.push(note);
       // Volumes, limits, autostart: LXC keys, or pct.conf options for Proxmox.
       const extra = new ConfigDocument();
-      if (flavor === 'pve') for (const o of pveRunOptions(run)) extra.option(o.key, o.value, o.key === 'memory' ? '--memory' : o.key === 'cpulimit' ? '--cpus' : '--volume');
-      else for (const l of runLines(run, rootfs)) extra.entry(l.key, l.value, '--volume/--memory/--cpus');
-      if (extra.entries.length > 0) {
+      const lines = flavor === 'pve' ? pveRunOptions(run) : runLines(run, rootfs);
+      for (const l of lines) {
+        const field = /memory/.test(l.key) ? '--memory' : /cpu/.test(l.key) ? '--cpus' : /auto|onboot/.test(l.key) ? '--autostart' : '--volume';
+        if (flavor === 'pve') extra.option(l.key, l.value, field);
+        else extra.entry(l.key, l.value, field);
+      }
+      if (lines.length > 0) {
         plan.text = plan.document.append(extra).render(flavor);
         plan.json.text = plan.text;
       }
