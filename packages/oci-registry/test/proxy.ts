@@ -2,6 +2,7 @@
 // can drop the connection mid-body, answer 500 or 429, corrupt a byte, truncate the body, or
 // redirect (307) to a second loopback server (a "CDN") that records what it was sent.
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { closeServer, listen } from './registry.js';
 
 export type Fault = 'drop' | '500' | '429' | 'corrupt' | 'truncate' | 'redirect';
@@ -118,6 +119,24 @@ export async function startProxy(upstream: string, cdnAuth?: string): Promise<Fa
     });
     up.on('error', () => res.destroy());
     req.pipe(up);
+  });
+  // As a forward proxy (HTTPS_PROXY/HTTP_PROXY): CONNECT tunnels, to loopback only.
+  server.on('connect', (req, socket: Socket, head: Buffer) => {
+    const target = req.url ?? '';
+    proxy.log.push({ method: 'CONNECT', url: target, range: undefined, authorization: req.headers.authorization, fault: undefined });
+    const m = /^127\.0\.0\.1:(\d+)$/.exec(target);
+    if (!m) {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
+    const up = connect(Number(m[1]), '127.0.0.1', () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
   });
   const port = await listen(server);
   proxy.host = `127.0.0.1:${port}`;
