@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { Io } from './command.js';
 import { errorCode } from './errors.js';
 import { printable } from './format.js';
-import { withImage } from './image-source.js';
+import { registryOptions, selectionOf, sourceName, withImage } from './image-source.js';
 import { templateConfigDir } from './lxc-host.js';
 import { planContainer, targetCapabilities } from './lxc-plan.js';
 import { extractTo } from './commands/extract.js';
@@ -21,7 +21,9 @@ oci2lxc ${version} as an LXC template: fills the new container's rootfs from an 
 image archive and appends the config that runs the image's entrypoint.
 
 Template options (after --):
-  --archive FILE      the image archive (docker save / podman save / skopeo copy output) [required]
+  --archive FILE      the image archive (docker save / podman save / skopeo copy output), or an
+                      image reference pulled from its registry (nginx:1.27) [required]
+  --cache DIR, --no-cache, --insecure-registry HOST   registry pulls, as for oci2lxc create
   --platform P        select the image for platform P (default: this host's)
   --ref NAME          select the image by name or tag
   --lxc-version X.Y   the target LXC version (default: this host's)
@@ -52,6 +54,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
         archive: { type: 'string' },
         platform: { type: 'string' },
         ref: { type: 'string' },
+        ...registryOptions,
         'lxc-version': { type: 'string' },
         'lxc-environment': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
@@ -76,13 +79,13 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     const containerPath = resolve(v.path);
     const rootfs = resolve(v.rootfs ?? join(containerPath, 'rootfs'));
     const { caps } = await targetCapabilities(lxcVersion);
-    const plan = await withImage(resolve(v.archive), { platform: v.platform, ref: v.ref }, async (image) => {
+    const plan = await withImage(sourceName(v.archive), selectionOf(v), async (image) => {
       await extractTo(image, rootfs, io, { quiet: !!v.quiet });
       return planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'] });
     });
     const configPath = join(containerPath, 'config');
     const existing = await readFile(configPath, 'utf8').catch(() => '');
-    const extra: string[] = [`# oci2lxc ${version} template: ${resolve(v.archive)}`];
+    const extra: string[] = [`# oci2lxc ${version} template: ${sourceName(v.archive)}`];
     const dir = templateConfigDir();
     if (dir && !existing.includes(`${dir}/common.conf`)) extra.push(`lxc.include = ${dir}/common.conf`);
     if (v.name && !/^\s*lxc\.uts\.name\s*=/m.test(existing)) extra.push(`lxc.uts.name = ${v.name}`);

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { commonOptions, oneOf, parse, positionals, selectOptions } from '../args.js';
 import { UsageError } from '../errors.js';
-import { withImage } from '../image-source.js';
+import { registryHelp, registryOptions, selectionOf, withImage } from '../image-source.js';
 import { planContainer, targetCapabilities } from '../lxc-plan.js';
 import type { Command, Io } from '../command.js';
 
@@ -28,7 +28,9 @@ Options:
 Examples:
   oci2lxc config app.tar
   oci2lxc extract app.tar /srv/ct/rootfs && oci2lxc config app.tar --rootfs /srv/ct/rootfs >> /srv/ct/config
-  oci2lxc config app.tar --flavor pve --lxc-version 6.0 --rootfs /mnt/ct-rootfs >> /etc/pve/lxc/105.conf`;
+  oci2lxc config app.tar --flavor pve --lxc-version 6.0 --rootfs /mnt/ct-rootfs >> /etc/pve/lxc/105.conf
+
+${registryHelp}`;
 
 export function checkLxcVersion(command: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -44,6 +46,7 @@ export const config: Command = {
     const { values, positionals: pos } = parse('config', argv, {
       ...commonOptions,
       ...selectOptions,
+      ...registryOptions,
       rootfs: { type: 'string' },
       flavor: { type: 'string' },
       'lxc-version': { type: 'string' },
@@ -57,7 +60,7 @@ export const config: Command = {
     const lxcVersion = checkLxcVersion('config', values['lxc-version']);
     const [archivePath] = positionals('config', pos, ['archive']) as [string];
     const { caps, assumed } = await targetCapabilities(lxcVersion, flavor);
-    const out = await withImage(archivePath, { platform: values.platform, ref: values.ref }, async (image) =>
+    const out = await withImage(archivePath, selectionOf(values), async (image) =>
       planContainer(image, {
         caps,
         flavor,

@@ -5,6 +5,7 @@ import { parseNetwork, defaultLxcPath } from '../lxc-host.js';
 import { createContainer, validateContainerName } from '../create-container.js';
 import { checkLxcVersion } from './config.js';
 import { idMapFrom } from './extract.js';
+import { registryHelp, registryOptions, selectionOf } from '../image-source.js';
 import type { Command, Io } from '../command.js';
 
 export const createHelp = `Usage: oci2lxc create <name> <archive> [--lxcpath DIR] [--network none|empty|veth[:BRIDGE]] [--idmap C:H:N]... [--platform P] [--ref NAME] [--lxc-version X.Y] [--force]
@@ -33,7 +34,9 @@ Options:
 Examples:
   oci2lxc create web nginx.tar && lxc-start -n web
   oci2lxc create app app.tar --lxcpath ~/containers --network empty && lxc-start -n app -P ~/containers -F
-  oci2lxc create app app.tar --idmap 0:100000:65536 --force`;
+  oci2lxc create app app.tar --idmap 0:100000:65536 --force
+
+${registryHelp}`;
 
 export const create: Command = {
   name: 'create',
@@ -43,6 +46,7 @@ export const create: Command = {
     const { values, positionals: pos } = parse('create', argv, {
       ...commonOptions,
       ...selectOptions,
+      ...registryOptions,
       lxcpath: { type: 'string', short: 'P' },
       network: { type: 'string' },
       idmap: { type: 'string', multiple: true },
@@ -71,7 +75,7 @@ export const create: Command = {
       ...(lxcVersion ? { lxcVersion } : {}),
       plainEnvironment: !!values['lxc-environment'],
       force: !!values.force,
-      selection: { platform: values.platform, ref: values.ref },
+      selection: selectionOf(values),
       quiet: !!values.quiet,
       io,
     });
