@@ -5,13 +5,14 @@ import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { closeServer, listen } from './registry.js';
 
-export type Fault = 'drop' | '500' | '429' | 'corrupt' | 'truncate' | 'redirect';
+export type Fault = 'drop' | '500' | '429' | 'corrupt' | 'truncate' | 'redirect' | 'rewrite';
 
 export interface ProxyRequest {
   method: string;
   url: string;
   range: string | undefined;
   authorization: string | undefined;
+  accept?: string | undefined;
   /** What the proxy did. */
   fault: Fault | undefined;
 }
@@ -21,6 +22,8 @@ export interface FaultyProxy {
   /** Decides the fault for a request (n: how many requests for this URL came before). */
   plan: (req: { method: string; url: string; n: number }) => Fault | undefined;
   retryAfter: string;
+  /** For 'rewrite': the body and headers to send instead of the registry's. */
+  rewrite: (body: Buffer, headers: IncomingHttpHeaders) => { body: Buffer; headers: IncomingHttpHeaders };
   log: ProxyRequest[];
   /** Requests the redirect target received. */
   cdnLog: { url: string; authorization: string | undefined }[];
@@ -60,10 +63,12 @@ export async function startProxy(upstream: string, cdnAuth?: string): Promise<Fa
     host: '',
     plan: () => undefined,
     retryAfter: '1',
+    rewrite: (body, headers) => ({ body, headers }),
     log: [],
     cdnLog,
     reset: () => {
       proxy.plan = () => undefined;
+      proxy.rewrite = (body, headers) => ({ body, headers });
       proxy.log.length = 0;
       cdnLog.length = 0;
       counts.clear();
@@ -78,7 +83,7 @@ export async function startProxy(upstream: string, cdnAuth?: string): Promise<Fa
     const n = counts.get(url) ?? 0;
     counts.set(url, n + 1);
     const fault = proxy.plan({ method: req.method ?? 'GET', url, n });
-    proxy.log.push({ method: req.method ?? 'GET', url, range: req.headers.range, authorization: req.headers.authorization, fault });
+    proxy.log.push({ method: req.method ?? 'GET', url, range: req.headers.range, authorization: req.headers.authorization, accept: req.headers.accept, fault });
     if (fault === '500') {
       res.writeHead(500, { 'content-type': 'text/plain' }).end('injected failure');
       return;
@@ -104,7 +109,11 @@ export async function startProxy(upstream: string, cdnAuth?: string): Promise<Fa
         const body = Buffer.concat(chunks);
         const half = Math.floor(body.length / 2);
         const headers = { ...ur.headers };
-        if (fault === 'corrupt') {
+        if (fault === 'rewrite') {
+          const r = proxy.rewrite(body, headers);
+          const out = Object.fromEntries(Object.entries({ ...r.headers, 'content-length': String(r.body.length) }).filter(([, v]) => v !== undefined)) as IncomingHttpHeaders;
+          res.writeHead(status, out).end(r.body);
+        } else if (fault === 'corrupt') {
           body[half] = body[half]! ^ 0xff;
           res.writeHead(status, headers).end(body);
         } else if (fault === 'truncate') {
