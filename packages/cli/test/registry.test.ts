@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxLayer, file, writeArchive } from '@oci2lxc/fixtures';
-import { push, startRegistry, type TestRegistry } from '../../oci-registry/test/registry.js';
+import { push, sha256, startRegistry, type TestRegistry } from '../../oci-registry/test/registry.js';
 import { startProxy, type FaultyProxy } from '../../oci-registry/test/proxy.js';
 import { snapshot } from '../../oci-registry/test/tree.js';
 import { bin, isRoot, runCli, type CliResult } from './run-cli.js';
@@ -42,6 +42,8 @@ beforeAll(async () => {
     },
     join(work, 'app.tar'),
   );
+  // The reference tree: the same image extracted from its archive.
+  expect(runCli(['extract', join(work, 'app.tar'), join(work, 'a'), '-q']).status).toBe(0);
   reg = await startRegistry();
   await push(reg, `oci-archive:${join(work, 'app.tar')}`, 'team/app:1');
   ref = `${reg.host}/team/app:1`;
@@ -67,8 +69,6 @@ describe('a registry reference instead of an archive', () => {
   });
 
   it('extract gives the tree of the archive; a second extract downloads nothing; cache list and prune', () => {
-    const fromArchive = runCli(['extract', join(work, 'app.tar'), join(work, 'a'), '-q']);
-    expect(fromArchive.status).toBe(0);
     const first = runCli(['extract', ref, join(work, 'r1'), '--cache', cacheDir]);
     expect(first.stderr).toMatch(/extracted 3 layer\(s\)/);
     expect(first.status).toBe(0);
@@ -85,6 +85,21 @@ describe('a registry reference instead of an archive', () => {
     const all = runCli(['cache', 'prune', '--cache', cacheDir]);
     expect(all.stdout).toMatch(/removed 4 blob/);
     expect(readdirSync(join(cacheDir, 'blobs', 'sha256'))).toEqual([]);
+  });
+
+  it('two processes filling one cache at once both succeed; the cache holds each blob once, whole', async () => {
+    const shared = join(work, 'cache-shared');
+    const [a, b] = await Promise.all([
+      runCliAsync(['extract', ref, join(work, 'p1'), '--cache', shared, '-q']),
+      runCliAsync(['extract', ref, join(work, 'p2'), '--cache', shared, '-q']),
+    ]);
+    expect([a.status, b.status, a.stderr, b.stderr]).toEqual([0, 0, '', '']);
+    expect(snapshot(join(work, 'p1'))).toEqual(snapshot(join(work, 'a')));
+    expect(snapshot(join(work, 'p2'))).toEqual(snapshot(join(work, 'a')));
+    const blobs = readdirSync(join(shared, 'blobs', 'sha256'));
+    expect(blobs.length).toBe(4);
+    for (const hex of blobs) expect(sha256(readFileSync(join(shared, 'blobs', 'sha256', hex)))).toBe(`sha256:${hex}`);
+    expect(readdirSync(join(shared, 'tmp'))).toEqual([]);
   });
 
   it('config maps the pulled image', () => {
