@@ -31,7 +31,7 @@ const noise = (size: number, seed: number): Buffer => {
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'oci2lxc-faults-test-'));
   const archive = join(work, 'app.tar');
-  writeArchive({ images: [{ ref: 'latest', layers: [[file('a', noise(300_000, 1))], [file('b', noise(200_000, 2))], [file('c', noise(100_000, 3))]] }] }, archive);
+  writeArchive({ images: [{ ref: 'latest', layers: [[file('a', noise(4_000_000, 1))], [file('b', noise(200_000, 2))], [file('c', noise(100_000, 3))]] }] }, archive);
   reg = await startRegistry();
   await push(reg, `oci-archive:${archive}`, 'app:1');
   proxy = await startProxy(reg.host);
@@ -82,6 +82,19 @@ async function failingPull(code: string, options: OpenRegistryOptions = {}): Pro
   if (existsSync(join(cache, 'tmp'))) expect(readdirSync(join(cache, 'tmp'))).toEqual([]);
   return err;
 }
+
+describe('downloads overlap extraction, bounded', () => {
+  it('with concurrency 3 the next layers are requested while the first one streams; with 1, one after another', async () => {
+    await pull({ concurrency: 3, cache: false });
+    const req = (i: number) => proxy.log.find((r) => isLayer(r.url, i) && r.method === 'GET')!;
+    expect(req(1).at!).toBeLessThan(req(0).done!);
+    expect(req(2).at!).toBeLessThan(req(0).done!);
+    proxy.reset();
+    await pull({ concurrency: 1, cache: false });
+    expect(req(1).at!).toBeGreaterThanOrEqual(req(0).done!);
+    expect(req(2).at!).toBeGreaterThanOrEqual(req(1).done!);
+  });
+});
 
 describe('faulty network between client and registry', () => {
   it('a connection dropped mid-blob is resumed with Range; the tree is right', async () => {

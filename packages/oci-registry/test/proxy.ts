@@ -13,6 +13,9 @@ export interface ProxyRequest {
   range: string | undefined;
   authorization: string | undefined;
   accept?: string | undefined;
+  /** When the request arrived and when its response was finished (ms since the epoch). */
+  at?: number;
+  done?: number;
   /** What the proxy did. */
   fault: Fault | undefined;
 }
@@ -83,7 +86,9 @@ export async function startProxy(upstream: string, cdnAuth?: string): Promise<Fa
     const n = counts.get(url) ?? 0;
     counts.set(url, n + 1);
     const fault = proxy.plan({ method: req.method ?? 'GET', url, n });
-    proxy.log.push({ method: req.method ?? 'GET', url, range: req.headers.range, authorization: req.headers.authorization, accept: req.headers.accept, fault });
+    const entry: ProxyRequest = { method: req.method ?? 'GET', url, range: req.headers.range, authorization: req.headers.authorization, accept: req.headers.accept, fault, at: Date.now() };
+    proxy.log.push(entry);
+    res.on('close', () => (entry.done = Date.now()));
     if (fault === '500') {
       res.writeHead(500, { 'content-type': 'text/plain' }).end('injected failure');
       return;
