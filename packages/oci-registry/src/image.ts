@@ -143,6 +143,7 @@ export class RegistryArchive implements ImageArchive {
       }
       return { index, digest: l.digest, diffId: diffIds[index]!, mediaType: l.mediaType, size: l.size, compression };
     });
+    this.#fetcher.prepare(layers);
     return new RegistryImage(this, this.#fetcher, {
       manifestDigest,
       manifest,
