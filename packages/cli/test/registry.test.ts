@@ -145,6 +145,13 @@ describe('a registry reference instead of an archive', () => {
       const x = runCli(['extract', out, join(work, `x-${format}`), '-q']);
       expect(x.status).toBe(0);
       expect(snapshot(join(work, `x-${format}`))).toEqual(snapshot(join(work, 'a')));
+      if (format === 'oci') {
+        // pve-container's test for an OCI template: `tar -tf` lists oci-layout, index.json and blobs/…
+        const members = execFileSync('tar', ['-tf', out], { encoding: 'utf8' }).trim().split('\n');
+        expect(members).toContain('oci-layout');
+        expect(members).toContain('index.json');
+        expect(members.filter((m) => m.startsWith('blobs/sha256/')).length).toBe(5); // manifest, config, 3 layers
+      }
       const transport = format === 'oci' ? 'oci-archive' : 'docker-archive';
       const info = JSON.parse(execFileSync('skopeo', ['inspect', `${transport}:${out}`], { encoding: 'utf8' })) as { Layers: string[] };
       expect(info.Layers.length).toBe(3);
