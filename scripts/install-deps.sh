@@ -26,6 +26,7 @@ PACKAGES=(
   golang-go        # go: test helpers written in Go
   bash-static      # a static bash for test rootfs
   iproute2         # ip: network namespaces and veth pairs in tests
+  openssl          # test certificates and keys (the registry token server)
 )
 # Packages whose Debian service the tests must not find running (they start their own instance).
 NO_SERVICE=(docker-registry)

@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
+    globalSetup: ['test/tools-setup.ts', 'test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

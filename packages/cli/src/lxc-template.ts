@@ -13,7 +13,7 @@ import type { Io } from './command.js';
 import { claimContainer, type ContainerClaim } from './container-claim.js';
 import { errorCode, errorLine } from './errors.js';
 import { printable } from './format.js';
-import { withImage } from './image-source.js';
+import { registryOptions, selectionOf, sourceName, withImage } from './image-source.js';
 import { templateConfigDir } from './lxc-host.js';
 import { planContainer, targetCapabilities } from './lxc-plan.js';
 import { extractTo } from './commands/extract.js';
@@ -31,7 +31,9 @@ oci2lxc ${version} as an LXC template: fills the new container's rootfs from an 
 image archive and appends the config that runs the image's entrypoint.
 
 Template options (after --):
-  --archive FILE      the image archive (docker save / podman save / skopeo copy output) [required]
+  --archive FILE      the image archive (docker save / podman save / skopeo copy output), or an
+                      image reference pulled from its registry (nginx:1.27) [required]
+  --cache DIR, --no-cache, --insecure-registry HOST   registry pulls, as for oci2lxc create
   --platform P        select the image for platform P (default: this host's)
   --ref NAME          select the image by name or tag
   --lxc-version X.Y   the target LXC version (default: this host's)
@@ -64,6 +66,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
         archive: { type: 'string' },
         platform: { type: 'string' },
         ref: { type: 'string' },
+        ...registryOptions,
         'lxc-version': { type: 'string' },
         'lxc-environment': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
@@ -104,11 +107,11 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     // The container's own lines first: a value no config line can carry is refused before extraction.
     const configPath = join(containerPath, 'config');
     const existing = await readFile(configPath, 'utf8').catch(() => '');
-    const doc = new ConfigDocument().blank().comment(`oci2lxc ${version} template: ${resolve(v.archive)}`);
+    const doc = new ConfigDocument().blank().comment(`oci2lxc ${version} template: ${sourceName(v.archive)}`);
     const dir = templateConfigDir();
     if (dir && !existing.includes(`${dir}/common.conf`)) doc.entry('lxc.include', `${dir}/common.conf`);
     claim = await claimTemplateName(dirname(containerPath), v.name ?? basename(containerPath), io, !!v.quiet);
-    const plan = await withImage(resolve(v.archive), { platform: v.platform, ref: v.ref, signal: io.signal }, async (image) => {
+    const plan = await withImage(sourceName(v.archive), { ...selectionOf(v), signal: io.signal }, async (image) => {
       await extractTo(image, rootfs, io, { quiet: !!v.quiet });
       const p = await planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'], overrides: run.overrides });
       const note = volumesWarning(image.config.config?.Volumes, run);

@@ -6,10 +6,12 @@ import { inspect } from './commands/inspect.js';
 import { extract } from './commands/extract.js';
 import { config } from './commands/config.js';
 import { create } from './commands/create.js';
+import { pull } from './commands/pull.js';
+import { cache } from './commands/cache.js';
 
 import { version } from './version.js';
 
-const commands: Command[] = [inspect, extract, config, create];
+const commands: Command[] = [inspect, extract, config, create, pull, cache];
 
 export const mainHelp = `oci2lxc ${version}: turn OCI image archives into LXC containers
 

@@ -10,6 +10,8 @@ export interface ProgressState {
   bytes: number;
   totalBytes: number;
   entries: number;
+  /** Registry sources: blob bytes downloaded so far (layers fetched ahead included). */
+  downloaded?: number;
 }
 
 export interface ProgressSink {
@@ -47,7 +49,8 @@ export class ProgressReporter {
     const eta = rate > 0 ? (s.totalBytes - s.bytes) / rate : Number.NaN;
     const pct = s.totalBytes > 0 ? Math.min(100, Math.floor((s.bytes / s.totalBytes) * 100)) : 0;
     const head = `layer ${s.layer}/${s.layers}`;
-    const tail = `${formatBytes(s.bytes)}/${formatBytes(s.totalBytes)} ${formatBytes(rate)}/s ETA ${formatDuration(eta)}`;
+    const dl = s.downloaded !== undefined ? ` (downloaded ${formatBytes(s.downloaded)})` : '';
+    const tail = `${formatBytes(s.bytes)}/${formatBytes(s.totalBytes)}${dl} ${formatBytes(rate)}/s ETA ${formatDuration(eta)}`;
     if (this.tty) {
       const width = 24;
       const fill = Math.round((pct / 100) * width);

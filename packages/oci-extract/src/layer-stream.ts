@@ -95,17 +95,22 @@ export async function runLayer(run: LayerRun): Promise<string> {
     // The root cause wins: the source's own verdict (oci-tar-image: a wrong digest, a truncated
     // archive) explains whatever the reader or applier then saw; then ours; then the rest.
     const all = [failure, ...streamErrors].filter((e) => e !== undefined);
-    const source = streamErrors.find((e) => e instanceof Error && e.name === 'OciImageError');
+    const source = streamErrors.find(isSourceError);
     const typed = all.find((e) => e instanceof ExtractError || e instanceof TarFormatError);
     throw classify(source ?? typed ?? all[0], applier, signal);
   }
   return `${algorithm}:${hash.digest('hex')}`;
 }
 
+/** An image source's own typed error (oci-tar-image's or oci-registry's): it keeps its code. */
+function isSourceError(e: unknown): e is Error {
+  return e instanceof Error && (e.name === 'OciImageError' || e.name === 'RegistryError');
+}
+
 function classify(err: unknown, applier: Applier, signal: AbortSignal | undefined): Error {
   if (err instanceof ExtractError) return err;
   // Errors of @oci2lxc/oci-tar-image (compressed digest or size) keep their own code.
-  if (err instanceof Error && err.name === 'OciImageError') return err;
+  if (isSourceError(err)) return err;
   if (signal?.aborted) return applier.error('ABORTED', 'extraction aborted', undefined, err);
   if (err instanceof TarFormatError) {
     return applier.error('CORRUPT_LAYER', `invalid tar data: ${err.message}`, err.entry === undefined ? undefined : display(err.entry), err);

@@ -112,7 +112,7 @@ export class RegistryArchive implements ImageArchive {
     return this.client.blobBytes;
   }
 
-  async selectImage(options: SelectOptions = {}): Promise<Image> {
+  async selectImage(options: SelectOptions = {}): Promise<RegistryImage> {
     const candidates: Candidate[] = this.#found.map((f) => ({
       refs: [this.path],
       platform: f.platform,
@@ -127,7 +127,7 @@ export class RegistryArchive implements ImageArchive {
     const manifestDigest = found.descriptor.digest;
     const fetched = await manifestOf(this.client, this.#manifests, found.descriptor, this.path);
     const manifest = checkManifest(fetched, found.descriptor, this.path);
-    const config = await this.#configs.load(manifestDigest, manifest.config);
+    const { config, bytes: configBytes } = await this.#configs.loadWithBytes(manifestDigest, manifest.config);
     const diffIds = config.rootfs.diff_ids;
     if (diffIds.length !== manifest.layers.length) {
       throw new OciImageError(
@@ -145,7 +145,18 @@ export class RegistryArchive implements ImageArchive {
       }
       return { index, digest: l.digest, diffId: diffIds[index]!, mediaType: l.mediaType, size: l.size, compression };
     });
-    return new RegistryImage(this, this.#fetcher, { manifestDigest, manifest, configDigest: manifest.config.digest, config, platform: found.platform, layers });
+    this.#fetcher.prepare(layers);
+    return new RegistryImage(this, this.#fetcher, {
+      manifestDigest,
+      manifest,
+      manifestBytes: fetched.bytes,
+      manifestMediaType: fetched.mediaType,
+      configDigest: manifest.config.digest,
+      config,
+      configBytes,
+      platform: found.platform,
+      layers,
+    });
   }
 
   /** Stops downloads ahead, removes temp files, closes connections. */
@@ -157,12 +168,18 @@ export class RegistryArchive implements ImageArchive {
   }
 }
 
-class RegistryImage implements Image {
+/** An image of a registry: an `Image`, plus the exact manifest and config bytes (for writing archives). */
+export class RegistryImage implements Image {
   readonly archive: RegistryArchive;
   readonly manifestDigest: string;
   readonly manifest: ImageManifest;
+  /** The manifest as the registry sent it (its digest is `manifestDigest`). */
+  readonly manifestBytes: Buffer;
+  readonly manifestMediaType: string;
   readonly configDigest: string;
   readonly config: ImageConfig;
+  /** The config blob as stored (its digest is `configDigest`). */
+  readonly configBytes: Buffer;
   readonly platform: Platform;
   readonly refs: string[];
   readonly layers: readonly Layer[];
@@ -171,14 +188,27 @@ class RegistryImage implements Image {
   constructor(
     archive: RegistryArchive,
     fetcher: LayerFetcher,
-    r: { manifestDigest: string; manifest: ImageManifest; configDigest: string; config: ImageConfig; platform: Platform; layers: Layer[] },
+    r: {
+      manifestDigest: string;
+      manifest: ImageManifest;
+      manifestBytes: Buffer;
+      manifestMediaType: string;
+      configDigest: string;
+      config: ImageConfig;
+      configBytes: Buffer;
+      platform: Platform;
+      layers: Layer[];
+    },
   ) {
     this.archive = archive;
     this.#fetcher = fetcher;
     this.manifestDigest = r.manifestDigest;
     this.manifest = r.manifest;
+    this.manifestBytes = r.manifestBytes;
+    this.manifestMediaType = r.manifestMediaType;
     this.configDigest = r.configDigest;
     this.config = r.config;
+    this.configBytes = r.configBytes;
     this.platform = { ...r.platform };
     this.refs = [archive.path];
     this.layers = Object.freeze(r.layers);
@@ -308,7 +338,7 @@ class ConfigLoader {
   readonly #client: RepositoryClient;
   readonly #cache: BlobCache | undefined;
   readonly #subject: string;
-  readonly #loaded = new Map<string, Promise<ImageConfig>>();
+  readonly #loaded = new Map<string, Promise<{ config: ImageConfig; bytes: Buffer }>>();
 
   constructor(client: RepositoryClient, cache: BlobCache | undefined, subject: string) {
     this.#client = client;
@@ -316,7 +346,11 @@ class ConfigLoader {
     this.#subject = subject;
   }
 
-  load(manifestDigest: string, d: Descriptor): Promise<ImageConfig> {
+  async load(manifestDigest: string, d: Descriptor): Promise<ImageConfig> {
+    return (await this.loadWithBytes(manifestDigest, d)).config;
+  }
+
+  loadWithBytes(manifestDigest: string, d: Descriptor): Promise<{ config: ImageConfig; bytes: Buffer }> {
     let p = this.#loaded.get(d.digest);
     if (!p) {
       p = this.#load(manifestDigest, d);
@@ -325,7 +359,7 @@ class ConfigLoader {
     return p;
   }
 
-  async #load(manifestDigest: string, d: Descriptor): Promise<ImageConfig> {
+  async #load(manifestDigest: string, d: Descriptor): Promise<{ config: ImageConfig; bytes: Buffer }> {
     const mediaType = d.mediaType || MediaTypes.ociConfig;
     if (!isConfigType(mediaType)) {
       throw new OciImageError('UNSUPPORTED_MEDIA_TYPE', `${this.#subject}: config ${d.digest} of manifest ${manifestDigest} has unsupported media type ${mediaType} (not a runnable image)`, {
@@ -339,7 +373,7 @@ class ConfigLoader {
     } catch (err) {
       throw new OciImageError('INVALID_JSON', `${this.#subject}: config ${d.digest} is not valid JSON`, { subject: d.digest, cause: err });
     }
-    return parseConfig(value, `config ${d.digest}`);
+    return { config: parseConfig(value, `config ${d.digest}`), bytes };
   }
 
   async #bytes(d: Descriptor, what: string): Promise<Buffer> {

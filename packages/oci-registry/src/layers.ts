@@ -23,6 +23,7 @@ export class LayerFetcher {
   readonly #options: LayerFetcherOptions;
   /** Finished (verified) downloads of layers fetched ahead, by digest. */
   readonly #ahead = new Map<string, Promise<string>>();
+  readonly #lookups = new Map<string, Promise<string | undefined>>();
   readonly #waiting: (() => void)[] = [];
   #running = 0;
   #tempDir: Promise<string> | undefined;
@@ -53,13 +54,13 @@ export class LayerFetcher {
       }
       return;
     }
-    const cached = await this.#options.cache?.lookup(layer.digest, layer.size);
+    const cached = await this.#lookup(layer);
     if (cached !== undefined) {
       yield* this.#fromFile(cached, layer, what, highWaterMark);
       return;
     }
     const writer = this.#options.cache ? await this.#options.cache.writer(layer.digest) : undefined;
-    yield* this.#download(layer, what, writer, true);
+    yield* this.#download(layer, what, writer);
   }
 
   /** A verified read of a file we wrote; a cache entry that fails is dropped so the next run refetches. */
@@ -81,12 +82,12 @@ export class LayerFetcher {
   }
 
   /** Network → (writer) → consumer; the writer commits only after the verifier passed. */
-  async *#download(layer: Layer, what: string, writer: BlobWriter | undefined, stream: boolean): AsyncGenerator<Buffer> {
+  async *#download(layer: Layer, what: string, writer: BlobWriter | undefined): AsyncGenerator<Buffer> {
     let ok = false;
     try {
       for await (const chunk of this.#client.openBlob(layer, what)) {
         if (writer) await writer.write(chunk as Buffer);
-        if (stream) yield chunk as Buffer;
+        yield chunk as Buffer;
       }
       ok = true;
       if (writer) await writer.commit();
@@ -95,27 +96,58 @@ export class LayerFetcher {
     }
   }
 
+  /**
+   * Looks every layer up in the cache now, while the thread pool is idle: once extraction runs,
+   * file system calls queue behind its writes and would hold back the downloads ahead.
+   */
+  prepare(layers: readonly Layer[]): void {
+    for (const l of layers) this.#lookup(l);
+  }
+
+  #lookup(layer: Layer): Promise<string | undefined> {
+    const cache = this.#options.cache;
+    if (!cache) return Promise.resolve(undefined);
+    let p = this.#lookups.get(layer.digest);
+    if (!p) {
+      p = cache.lookup(layer.digest, layer.size);
+      this.#lookups.set(layer.digest, p);
+    }
+    return p;
+  }
+
   #fetchAhead(layer: Layer, what: string): void {
     if (this.#closed || this.#ahead.has(layer.digest)) return;
     const p = (async () => {
       const cache = this.#options.cache;
-      const cached = await cache?.lookup(layer.digest, layer.size);
+      const cached = await this.#lookup(layer);
       if (cached !== undefined) return cached;
       await this.#slot();
       try {
         if (this.#closed) throw new Error('closed');
-        let writer: BlobWriter;
+        // The request goes out first; the file is created while the first bytes travel.
+        const blob = this.#client.openBlob(layer, what)[Symbol.asyncIterator]();
+        const first = blob.next();
+        first.catch(() => undefined);
+        let writer: BlobWriter | undefined;
         let path: string;
-        if (cache) {
-          writer = await cache.writer(layer.digest);
-          path = cache.pathOf(layer.digest);
-        } else {
-          const dir = await this.#temp();
-          path = join(dir, validateDigest(layer.digest).encoded);
-          writer = await fileWriter(`${path}.part`, path);
-        }
-        for await (const _ of this.#download(layer, what, writer, false)) {
-          // #download only writes when not streaming
+        let ok = false;
+        try {
+          if (cache) {
+            writer = await cache.writer(layer.digest);
+            path = cache.pathOf(layer.digest);
+          } else {
+            const dir = await this.#temp();
+            path = join(dir, validateDigest(layer.digest).encoded);
+            writer = await fileWriter(`${path}.part`, path);
+          }
+          for (let r = await first; r.done !== true; r = await blob.next()) await writer.write(r.value as Buffer);
+          ok = true;
+          await writer.commit();
+        } finally {
+          if (!ok) {
+            await writer?.abort();
+            await blob.return?.();
+          }
         }
         return path;
       } finally {

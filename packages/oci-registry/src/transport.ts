@@ -51,8 +51,17 @@ export function makeDispatcher(options: Pick<TransportOptions, 'ca' | 'timeoutMs
   const ca = options.ca ?? systemCa(env);
   const timeout = options.timeoutMs ?? 60_000;
   const common = { headersTimeout: timeout, bodyTimeout: timeout, connect: ca !== undefined ? { ca } : {} };
-  // EnvHttpProxyAgent reads HTTP(S)_PROXY and NO_PROXY (either case) itself.
-  return hasProxyEnv(env) ? new EnvHttpProxyAgent(common) : new Agent(common);
+  if (!hasProxyEnv(env)) return new Agent(common);
+  // EnvHttpProxyAgent matches NO_PROXY per request; the variables are passed from `env` (either case).
+  const pick = (name: string): string | undefined => env[name.toLowerCase()] || env[name.toUpperCase()] || undefined;
+  const httpProxy = pick('http_proxy');
+  const httpsProxy = pick('https_proxy');
+  return new EnvHttpProxyAgent({
+    ...common,
+    ...(httpProxy !== undefined ? { httpProxy } : {}),
+    ...(httpsProxy !== undefined ? { httpsProxy } : {}),
+    noProxy: pick('no_proxy') ?? '',
+  });
 }
 
 export interface SendOptions {

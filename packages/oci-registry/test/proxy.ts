@@ -2,15 +2,20 @@
 // can drop the connection mid-body, answer 500 or 429, corrupt a byte, truncate the body, or
 // redirect (307) to a second loopback server (a "CDN") that records what it was sent.
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { closeServer, listen } from './registry.js';
 
-export type Fault = 'drop' | '500' | '429' | 'corrupt' | 'truncate' | 'redirect';
+export type Fault = 'drop' | '500' | '429' | 'corrupt' | 'truncate' | 'redirect' | 'rewrite';
 
 export interface ProxyRequest {
   method: string;
   url: string;
   range: string | undefined;
   authorization: string | undefined;
+  accept?: string | undefined;
+  /** When the request arrived and when its response was finished (ms since the epoch). */
+  at?: number;
+  done?: number;
   /** What the proxy did. */
   fault: Fault | undefined;
 }
@@ -20,6 +25,8 @@ export interface FaultyProxy {
   /** Decides the fault for a request (n: how many requests for this URL came before). */
   plan: (req: { method: string; url: string; n: number }) => Fault | undefined;
   retryAfter: string;
+  /** For 'rewrite': the body and headers to send instead of the registry's. */
+  rewrite: (body: Buffer, headers: IncomingHttpHeaders) => { body: Buffer; headers: IncomingHttpHeaders };
   log: ProxyRequest[];
   /** Requests the redirect target received. */
   cdnLog: { url: string; authorization: string | undefined }[];
@@ -59,10 +66,12 @@ export async function startProxy(upstream: string, cdnAuth?: string): Promise<Fa
     host: '',
     plan: () => undefined,
     retryAfter: '1',
+    rewrite: (body, headers) => ({ body, headers }),
     log: [],
     cdnLog,
     reset: () => {
       proxy.plan = () => undefined;
+      proxy.rewrite = (body, headers) => ({ body, headers });
       proxy.log.length = 0;
       cdnLog.length = 0;
       counts.clear();
@@ -77,7 +86,9 @@ export async function startProxy(upstream: string, cdnAuth?: string): Promise<Fa
     const n = counts.get(url) ?? 0;
     counts.set(url, n + 1);
     const fault = proxy.plan({ method: req.method ?? 'GET', url, n });
-    proxy.log.push({ method: req.method ?? 'GET', url, range: req.headers.range, authorization: req.headers.authorization, fault });
+    const entry: ProxyRequest = { method: req.method ?? 'GET', url, range: req.headers.range, authorization: req.headers.authorization, accept: req.headers.accept, fault, at: Date.now() };
+    proxy.log.push(entry);
+    res.on('close', () => (entry.done = Date.now()));
     if (fault === '500') {
       res.writeHead(500, { 'content-type': 'text/plain' }).end('injected failure');
       return;
@@ -103,7 +114,11 @@ export async function startProxy(upstream: string, cdnAuth?: string): Promise<Fa
         const body = Buffer.concat(chunks);
         const half = Math.floor(body.length / 2);
         const headers = { ...ur.headers };
-        if (fault === 'corrupt') {
+        if (fault === 'rewrite') {
+          const r = proxy.rewrite(body, headers);
+          const out = Object.fromEntries(Object.entries({ ...r.headers, 'content-length': String(r.body.length) }).filter(([, v]) => v !== undefined)) as IncomingHttpHeaders;
+          res.writeHead(status, out).end(r.body);
+        } else if (fault === 'corrupt') {
           body[half] = body[half]! ^ 0xff;
           res.writeHead(status, headers).end(body);
         } else if (fault === 'truncate') {
@@ -118,6 +133,24 @@ export async function startProxy(upstream: string, cdnAuth?: string): Promise<Fa
     });
     up.on('error', () => res.destroy());
     req.pipe(up);
+  });
+  // As a forward proxy (HTTPS_PROXY/HTTP_PROXY): CONNECT tunnels, to loopback only.
+  server.on('connect', (req, socket: Socket, head: Buffer) => {
+    const target = req.url ?? '';
+    proxy.log.push({ method: 'CONNECT', url: target, range: undefined, authorization: req.headers.authorization, fault: undefined });
+    const m = /^127\.0\.0\.1:(\d+)$/.exec(target);
+    if (!m) {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
+    const up = connect(Number(m[1]), '127.0.0.1', () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
   });
   const port = await listen(server);
   proxy.host = `127.0.0.1:${port}`;

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const packages = ['range-reader', 'oci-tar-image', 'oci-extract', 'lxc-config', 'cli'] as const;
+const packages = ['range-reader', 'oci-tar-image', 'oci-extract', 'oci-registry', 'lxc-config', 'cli'] as const;
 const expectedExports: Record<(typeof packages)[number], string[]> = {
   'range-reader': ['RangeReader', 'RangeReaderError'],
   'oci-tar-image': ['openImageArchive', 'isImageArchive', 'OciImageError', 'parsePlatform', 'formatPlatform', 'validateDigest', 'MediaTypes'],
   'oci-extract': ['extractImage', 'applyLayer', 'parseIdMap', 'ExtractError'],
+  'oci-registry': ['openRegistry', 'parseReference', 'formatReference', 'BlobCache', 'RegistryError', 'registryCause'],
   'lxc-config': ['buildLxcConfig', 'renderLxcConfig', 'writeStartWrapper', 'capabilitiesFor', 'detectCapabilities', 'LxcConfigError'],
   cli: ['main', 'version'],
 };

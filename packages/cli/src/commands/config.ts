@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { commonOptions, oneOf, parse, positionals, selectOptions } from '../args.js';
 import { ConfigDocument } from '@oci2lxc/lxc-config';
 import { UsageError } from '../errors.js';
-import { withImage } from '../image-source.js';
+import { registryHelp, registryOptions, selectionOf, withImage } from '../image-source.js';
 import { planContainer, targetCapabilities } from '../lxc-plan.js';
 import { printableLine } from '../format.js';
 import type { Command, Io } from '../command.js';
@@ -32,7 +32,9 @@ ${runHelp}
 Examples:
   oci2lxc config app.tar
   oci2lxc extract app.tar /srv/ct/rootfs && oci2lxc config app.tar --rootfs /srv/ct/rootfs >> /srv/ct/config
-  oci2lxc config app.tar --flavor pve --lxc-version 6.0 --rootfs /mnt/ct-rootfs >> /etc/pve/lxc/105.conf`;
+  oci2lxc config app.tar --flavor pve --lxc-version 6.0 --rootfs /mnt/ct-rootfs >> /etc/pve/lxc/105.conf
+
+${registryHelp}`;
 
 export function checkLxcVersion(command: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -49,6 +51,7 @@ export const config: Command = {
     const { values, positionals: pos } = parse('config', split.options, {
       ...commonOptions,
       ...selectOptions,
+      ...registryOptions,
       rootfs: { type: 'string' },
       flavor: { type: 'string' },
       'lxc-version': { type: 'string' },
@@ -65,7 +68,7 @@ export const config: Command = {
     const run = runRequestFrom('config', values, split.cmd);
     const rootfs = values.rootfs !== undefined ? resolve(values.rootfs) : undefined;
     const { caps, assumed } = await targetCapabilities(lxcVersion, flavor);
-    const out = await withImage(archivePath, { platform: values.platform, ref: values.ref, signal: io.signal }, async (image) => {
+    const out = await withImage(archivePath, { ...selectionOf(values), signal: io.signal }, async (image) => {
       const plan = await planContainer(image, {
         caps,
         flavor,

@@ -7,6 +7,7 @@ import { checkLxcVersion } from './config.js';
 import { idMapFrom } from './extract.js';
 import { networkHelp, networkOptions, networkRequestFrom } from '../network/options.js';
 import { runHelp, runOptions, runRequestFrom, splitCommand } from '../run-options.js';
+import { registryHelp, registryOptions, selectionOf } from '../image-source.js';
 import type { Command, Io } from '../command.js';
 
 export const createHelp = `Usage: oci2lxc create <name> <archive> [--lxcpath DIR] [--network none|empty|veth[:BRIDGE]] [--ip ADDR/PREFIX|dhcp|manual] [--gateway G] [--dns ADDR] [--hostname H] [-e K=V] [-v HOST:PATH[:ro]] [docker run options…] [--idmap C:H:N]... [--platform P] [--ref NAME] [--lxc-version X.Y] [--force] [-- CMD ARGS…]
@@ -39,7 +40,9 @@ Examples:
   oci2lxc create app app.tar --lxcpath ~/containers --network empty && lxc-start -n app -P ~/containers -F
   oci2lxc create app app.tar --idmap 0:100000:65536 --force
   oci2lxc create db postgres.tar -e POSTGRES_PASSWORD=secret -v /srv/pg:/var/lib/postgresql/data --memory 1g
-  oci2lxc create job app.tar --entrypoint /bin/sh -- -c 'echo hello'`;
+  oci2lxc create job app.tar --entrypoint /bin/sh -- -c 'echo hello'
+
+${registryHelp}`;
 
 export const create: Command = {
   name: 'create',
@@ -50,6 +53,7 @@ export const create: Command = {
     const { values, positionals: pos } = parse('create', split.options, {
       ...commonOptions,
       ...selectOptions,
+      ...registryOptions,
       lxcpath: { type: 'string', short: 'P' },
       network: { type: 'string' },
       idmap: { type: 'string', multiple: true },
@@ -84,7 +88,7 @@ export const create: Command = {
       ...(lxcVersion ? { lxcVersion } : {}),
       plainEnvironment: !!values['lxc-environment'],
       force: !!values.force,
-      selection: { platform: values.platform, ref: values.ref, signal: io.signal },
+      selection: { ...selectionOf(values), signal: io.signal },
       quiet: !!values.quiet,
       io,
     });

@@ -4,7 +4,7 @@ import { extractImage, parseIdMap, type IdMap } from '@oci2lxc/oci-extract';
 import { commonOptions, parse, positionals, selectOptions } from '../args.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
-import { withImage } from '../image-source.js';
+import { registryHelp, registryOptions, selectionOf, withImage } from '../image-source.js';
 import { ProgressReporter } from '../progress.js';
 import type { Command, Io } from '../command.js';
 
@@ -27,7 +27,9 @@ Options:
 
 Examples:
   oci2lxc extract app.tar /var/lib/lxc/app/rootfs
-  oci2lxc extract app.tar ./rootfs --idmap 0:100000:65536 --platform linux/arm64`;
+  oci2lxc extract app.tar ./rootfs --idmap 0:100000:65536 --platform linux/arm64
+
+${registryHelp}`;
 
 export function idMapFrom(command: string, specs: string[] | undefined): IdMap | undefined {
   if (!specs || specs.length === 0) return undefined;
@@ -43,7 +45,7 @@ export const extract: Command = {
   summary: 'apply the image layers into a root filesystem directory',
   help: extractHelp,
   async run(argv: string[], io: Io): Promise<number> {
-    const { values, positionals: pos } = parse('extract', argv, { ...commonOptions, ...selectOptions, idmap: { type: 'string', multiple: true } });
+    const { values, positionals: pos } = parse('extract', argv, { ...commonOptions, ...selectOptions, ...registryOptions, idmap: { type: 'string', multiple: true } });
     if (values.help) {
       io.stdout.write(`${extractHelp}\n`);
       return 0;
@@ -51,7 +53,7 @@ export const extract: Command = {
     const [archivePath, rootfsArg] = positionals('extract', pos, ['archive', 'rootfs']) as [string, string];
     const idMap = idMapFrom('extract', values.idmap);
     const rootfs = resolve(rootfsArg);
-    const result = await withImage(archivePath, { platform: values.platform, ref: values.ref, signal: io.signal }, async (image) => {
+    const result = await withImage(archivePath, { ...selectionOf(values), signal: io.signal }, async (image) => {
       const stats = await extractTo(image, rootfs, io, { quiet: !!values.quiet, ...(idMap ? { idMap } : {}) });
       return { image, stats };
     });
@@ -93,11 +95,20 @@ export async function extractTo(
   const warnings: string[] = [];
   const totalBytes = image.layers.reduce((a, l) => a + l.size, 0);
   const started = Date.now();
+  const fromRegistry = image.archive.format === 'registry';
   const result = await extractImage(image, rootfs, {
     signal: io.signal,
     ...(opts.idMap ? { idMap: opts.idMap } : {}),
     onProgress: (p) => {
-      progress.update({ layer: p.layerIndex + 1, layers: p.layerCount, digest: p.layerDigest, bytes: p.bytesRead, totalBytes: p.bytesTotal || totalBytes, entries: p.entries });
+      progress.update({
+        layer: p.layerIndex + 1,
+        layers: p.layerCount,
+        digest: p.layerDigest,
+        bytes: p.bytesRead,
+        totalBytes: p.bytesTotal || totalBytes,
+        entries: p.entries,
+        ...(fromRegistry ? { downloaded: image.archive.bytesRead } : {}),
+      });
     },
     onWarning: (w) => {
       const text = w.message;
@@ -106,6 +117,7 @@ export async function extractTo(
     },
   });
   const secs = (Date.now() - started) / 1000;
-  progress.finish(`extracted ${image.layers.length} layer(s), ${formatBytes(totalBytes)} into ${opts.displayPath ?? rootfs} in ${secs.toFixed(1)}s`);
+  const downloaded = fromRegistry ? ` (${formatBytes(image.archive.bytesRead)} downloaded, the rest from the cache)` : '';
+  progress.finish(`extracted ${image.layers.length} layer(s), ${formatBytes(totalBytes)}${downloaded} into ${opts.displayPath ?? rootfs} in ${secs.toFixed(1)}s`);
   return { bytes: result.bytesRead, entries: result.entries, warnings };
 }

@@ -1,7 +1,7 @@
 import { formatPlatform, type Image, type ImageArchive, type RuntimeConfig } from '@oci2lxc/oci-tar-image';
 import { commonOptions, parse, positionals, selectOptions } from '../args.js';
-import { formatBytes, formatValue, printableLine } from '../format.js';
-import { withImage } from '../image-source.js';
+import { formatBytes, formatValue, printable, printableLine } from '../format.js';
+import { registryHelp, registryOptions, selectionOf, withImage } from '../image-source.js';
 import type { Command, Io } from '../command.js';
 
 export const inspectHelp = `Usage: oci2lxc inspect <archive> [--platform os/arch[/variant]] [--ref NAME] [--json]
@@ -20,7 +20,9 @@ Options:
 Examples:
   oci2lxc inspect nginx.tar
   oci2lxc inspect multiarch.tar --platform linux/arm64/v8 --json
-  podman save --format oci-archive -o app.tar app && oci2lxc inspect app.tar --ref app:latest`;
+  podman save --format oci-archive -o app.tar app && oci2lxc inspect app.tar --ref app:latest
+
+${registryHelp}`;
 
 type Json = string | string[] | Record<string, object> | Record<string, string> | null;
 
@@ -75,13 +77,13 @@ export const inspect: Command = {
   summary: 'show the images, layers and runtime config of an image archive',
   help: inspectHelp,
   async run(argv: string[], io: Io): Promise<number> {
-    const { values, positionals: pos } = parse('inspect', argv, { ...commonOptions, ...selectOptions });
+    const { values, positionals: pos } = parse('inspect', argv, { ...commonOptions, ...selectOptions, ...registryOptions });
     if (values.help) {
       io.stdout.write(`${inspectHelp}\n`);
       return 0;
     }
     const [path] = positionals('inspect', pos, ['archive']) as [string];
-    const doc = await withImage(path, { platform: values.platform, ref: values.ref, signal: io.signal }, async (image, archive) => describeImage(archive, image));
+    const doc = await withImage(path, { ...selectionOf(values), signal: io.signal }, async (image, archive) => describeImage(archive, image));
     if (values.json) {
       io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       return 0;

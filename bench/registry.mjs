@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// pnpm bench:registry — the issue's registry numbers, on the bench images served by a local
+// docker-registry (Distribution) on 127.0.0.1: `oci2lxc extract REF` (cold, no cache) against
+// `skopeo copy docker://… oci:DIR` + `umoci raw unpack` (LXC's oci template pipeline), and a warm
+// blob cache against extracting the archive. Interleaved rounds, medians, ratios.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchImage, QUICK_SHAPES, SHAPES } from './images.mjs';
+import { measure, median } from './measure.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', 'packages/cli/dist/bin.js');
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    rounds: { type: 'string', default: '3' },
+    'cache-dir': { type: 'string', default: join(here, 'cache') },
+    compression: { type: 'string', default: 'gzip' },
+  },
+});
+const log = (s) => process.stderr.write(`${s}\n`);
+const rounds = Number(opt.rounds);
+const shapes = opt.quick ? QUICK_SHAPES : SHAPES;
+const images = [];
+for (const s of ['small', 'large']) images.push(await benchImage(s, shapes[s], opt.compression, opt['cache-dir'], log));
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+const work = mkdtempSync(join(tmpdir(), 'oci2lxc-bench-registry-'));
+const port = await freePort();
+writeFileSync(
+  join(work, 'config.yml'),
+  `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'data')}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+);
+const registry = spawn('docker-registry', ['serve', join(work, 'config.yml')], { stdio: 'ignore' });
+const cleanup = () => {
+  registry.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+for (let i = 0; i < 100; i++) {
+  try {
+    if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) break;
+  } catch {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const host = `127.0.0.1:${port}`;
+for (const img of images) {
+  execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${img.layout}:${img.tag}`, `docker://${host}/${img.name}:bench`]);
+}
+const warmCache = join(work, 'warm-cache');
+const rootfs = join(work, 'rootfs');
+const oci = join(work, 'oci');
+const clean = () => {
+  rmSync(rootfs, { recursive: true, force: true });
+  rmSync(oci, { recursive: true, force: true });
+};
+for (const img of images) {
+  clean();
+  const r = spawnSync(process.execPath, [cli, 'extract', `${host}/${img.name}:bench`, rootfs, '--cache', warmCache], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+}
+
+const tools = {
+  archive: (img) => [[process.execPath, [cli, 'extract', img.archive, rootfs, '-q']]],
+  'pull-cold': (img) => [[process.execPath, [cli, 'extract', `${host}/${img.name}:bench`, rootfs, '-q', '--no-cache']]],
+  'pull-warm': (img) => [[process.execPath, [cli, 'extract', `${host}/${img.name}:bench`, rootfs, '-q', '--cache', warmCache]]],
+  'skopeo+umoci': (img) =>
+    img.compression === 'zstd'
+      ? null // umoci 0.4.7 rejects zstd layers
+      : [
+          ['skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${host}/${img.name}:bench`, `oci:${oci}:x`]],
+          ['umoci', ['--log', 'error', 'raw', 'unpack', '--image', `${oci}:x`, rootfs]],
+        ],
+};
+
+const runs = new Map();
+log(`${rounds} round(s), load average ${loadavg()[0].toFixed(2)}`);
+for (let round = 1; round <= rounds; round++) {
+  for (const img of images) {
+    for (const [id, make] of Object.entries(tools)) {
+      const steps = make(img);
+      if (!steps) continue;
+      clean();
+      let wall = 0;
+      let rss = 0;
+      for (const [cmd, args] of steps) {
+        const m = measure(cmd, args);
+        wall += m.wall;
+        rss = Math.max(rss, m.rssMiB ?? 0);
+      }
+      const key = `${img.name}/${id}`;
+      if (!runs.has(key)) runs.set(key, []);
+      runs.get(key).push({ wall, rss });
+      log(`  round ${round} ${img.name.padEnd(11)} ${id.padEnd(13)} ${wall.toFixed(3)}s rss ${rss.toFixed(0)}MiB`);
+    }
+  }
+}
+// A warm cache downloads no blob bytes: the summary line says how much came from the network.
+const downloaded = {};
+for (const img of images) {
+  clean();
+  const r = spawnSync(process.execPath, [cli, 'extract', `${host}/${img.name}:bench`, rootfs, '--cache', warmCache], { encoding: 'utf8' });
+  downloaded[img.name] = /\((\S+ \S*B|0 B) downloaded/.exec(r.stderr)?.[1] ?? 'unknown';
+}
+clean();
+
+const results = images.map((img) => {
+  const med = (id) => {
+    const r = runs.get(`${img.name}/${id}`);
+    return r ? { wall: median(r.map((x) => x.wall)), rssMiB: Math.max(...r.map((x) => x.rss)) } : null;
+  };
+  const archive = med('archive');
+  const cold = med('pull-cold');
+  const warm = med('pull-warm');
+  const pipeline = med('skopeo+umoci');
+  return {
+    image: img.name,
+    archive,
+    pullCold: cold,
+    pullWarm: warm,
+    skopeoUmoci: pipeline,
+    coldVsSkopeoUmoci: pipeline ? cold.wall / pipeline.wall : null,
+    warmVsArchive: warm.wall / archive.wall,
+    warmDownloaded: downloaded[img.name],
+  };
+});
+for (const r of results) {
+  log(
+    `${r.image}: cold pull ${r.pullCold.wall.toFixed(2)}s${r.skopeoUmoci ? ` = ${r.coldVsSkopeoUmoci.toFixed(2)}× skopeo+umoci (${r.skopeoUmoci.wall.toFixed(2)}s; target ≤ 0.5×)` : ''}; ` +
+      `warm ${r.pullWarm.wall.toFixed(2)}s = ${r.warmVsArchive.toFixed(2)}× the archive (target ≤ 1.1×), ${r.warmDownloaded} downloaded; ` +
+      `peak RSS ${Math.max(r.pullCold.rssMiB, r.pullWarm.rssMiB).toFixed(0)} MiB (target < 150)`,
+  );
+}
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', 'registry-latest.json'), `${JSON.stringify({ date: new Date().toISOString(), loadavg: loadavg()[0], rounds, results }, null, 2)}\n`);
