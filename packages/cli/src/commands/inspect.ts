@@ -1,6 +1,6 @@
 import { formatPlatform, type Image, type ImageArchive, type RuntimeConfig } from '@oci2lxc/oci-tar-image';
 import { commonOptions, parse, positionals, selectOptions } from '../args.js';
-import { formatBytes, formatValue, printable, printableLine } from '../format.js';
+import { formatBytes, formatValue, printableLine } from '../format.js';
 import { registryHelp, registryOptions, selectionOf, withImage } from '../image-source.js';
 import type { Command, Io } from '../command.js';
 
