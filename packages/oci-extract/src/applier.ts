@@ -4,17 +4,12 @@
 import {
   writev as fsWritev,
   chmodSync,
-  closeSync,
   constants,
-  fchmodSync,
-  fchownSync,
-  futimesSync,
   lchownSync,
   linkSync,
   lstatSync,
   lutimesSync,
   mkdirSync,
-  openSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -23,10 +18,10 @@ import {
   type Stats,
 } from 'node:fs';
 import { DirMetaTree } from './dir-meta.js';
-import { runJobSync, skipBytes, SMALL_FILE } from './file-jobs.js';
+import { createFile, runJobSync, skipBytes, SMALL_FILE } from './write-file.js';
 import { SmallFiles } from './small-files.js';
 import { makeNode, tempNodeName, type NodeKind } from './devices.js';
-import { ExtractError, errnoCode, type ExtractErrorCode } from './errors.js';
+import { ExtractError, ThreadFailure, errnoCode, type ExtractErrorCode } from './errors.js';
 import { mapId, type IdMap } from './idmap.js';
 import { bytes, cleanComponents, display, fromUtf8, joinRel } from './paths.js';
 import { Busy, NAME_MAX, PATH_MAX, PathError, Resolver } from './resolve.js';
@@ -219,15 +214,8 @@ export class Applier {
     // fchmod only when needed: special bits (cleared by chown) or bits the umask removes.
     const needsChmod = (e.mode & 0o7000) !== 0 || (createMode & this.umask) !== 0;
     if (e.size > SMALL_FILE) {
-      const fd = openSync(hb, O_NEW_FILE, createMode);
-      try {
-        await writeBodyAsync(fd, body);
-        if (chown) fchownSync(fd, chown.uid, chown.gid);
-        if (needsChmod) fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
-        futimesSync(fd, fsTime(e.atime), fsTime(e.mtime));
-      } finally {
-        closeSync(fd);
-      }
+      const meta = { chown, mode: needsChmod ? e.mode : undefined, atime: e.atime, mtime: e.mtime };
+      await createFile(hb, O_NEW_FILE, createMode, meta, (fd) => writeBodyAsync(fd, body));
       return;
     }
     // Small bodies are collected first (a size-0 entry has no body to wait for): the file is then
@@ -603,6 +591,8 @@ export class Applier {
     if (err instanceof ExtractError) return err;
     // @oci2lxc/oci-tar-image errors (compressed digest, size) keep their own code.
     if (err instanceof Error && err.name === 'OciImageError') return err;
+    // A worker thread that died: the files it had are unknown, no one entry is to blame.
+    if (err instanceof ThreadFailure) return this.error('IO_ERROR', err.message, undefined, err);
     if (err instanceof PathError) {
       return err.kind === 'notdir'
         ? this.error('NOT_A_DIRECTORY', `${JSON.stringify(display(err.at))} is not a directory`, path, err)

@@ -4,27 +4,12 @@
 // is slow or busy. Only file *creation at a name known to be free, in a directory known to be
 // real* is deferred; every other namespace change first waits for the jobs in flight (see
 // Applier), so effects still happen in archive order.
-import { close, closeSync, fchmod, fchmodSync, fchown, fchownSync, futimes, futimesSync, link, linkSync, open, openSync, writeSync, writev, writevSync } from 'node:fs';
+import { close, fchmod, fchown, futimes, link, open, writev } from 'node:fs';
 import { fsTime } from './times.js';
+import { skipBytes, type FileJob } from './write-file.js';
 
-/** Bodies up to this size are buffered and written by a job; larger ones are streamed inline. */
-export const SMALL_FILE = 1024 * 1024;
 /** Jobs in flight at most (and so at most this many small bodies buffered). */
 const MAX_JOBS = 16;
-
-export interface FileJob {
-  host: Buffer;
-  flags: number;
-  createMode: number;
-  chunks: Buffer[];
-  chown?: { uid: number; gid: number };
-  /** Set when the create mode is not enough (umask, special bits). */
-  mode?: number;
-  atime: number;
-  mtime: number;
-  /** Set for a hardlink: link(2) from this existing path to `host`; nothing else is done. */
-  linkTarget?: Buffer;
-}
 
 type Done = (err: NodeJS.ErrnoException | null) => void;
 
@@ -50,51 +35,6 @@ function runJob(j: FileJob, done: Done): void {
     };
     write();
   });
-}
-
-/** The same job, done here and now (synchronous syscalls: the least CPU per file). */
-export function runJobSync(j: FileJob): void {
-  if (j.linkTarget) return linkSync(j.linkTarget, j.host);
-  const fd = openSync(j.host, j.flags, j.createMode);
-  try {
-    writeChunks(fd, j.chunks);
-    if (j.chown) fchownSync(fd, j.chown.uid, j.chown.gid);
-    if (j.mode !== undefined) fchmodSync(fd, j.mode); // after chown, which clears setuid/setgid
-    futimesSync(fd, fsTime(j.atime), fsTime(j.mtime));
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes all chunks to `fd`: one write(2) or writev(2) in the usual case. */
-function writeChunks(fd: number, chunks: Buffer[]): void {
-  if (chunks.length === 1) {
-    const c = chunks[0]!;
-    let off = 0;
-    while (off < c.length) off += writeSync(fd, c, off, c.length - off);
-    return;
-  }
-  let left = 0;
-  for (const c of chunks) left += c.length;
-  while (left > 0) {
-    const n = writevSync(fd, chunks);
-    left -= n;
-    if (left > 0) chunks = skipBytes(chunks, n);
-  }
-}
-
-/** `chunks` without their first `n` bytes (after a short write). */
-export function skipBytes(chunks: Buffer[], n: number): Buffer[] {
-  const out: Buffer[] = [];
-  for (const c of chunks) {
-    if (n >= c.length) {
-      n -= c.length;
-      continue;
-    }
-    out.push(n > 0 ? c.subarray(n) : c);
-    n = 0;
-  }
-  return out;
 }
 
 export class FileJobs {

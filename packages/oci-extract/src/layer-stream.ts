@@ -8,7 +8,7 @@ import { createHash, getHashes } from 'node:crypto';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Applier } from './applier.js';
 import { DecompressError, decompressor, isZlibError, type Compression } from './decompress.js';
-import { ExtractError } from './errors.js';
+import { ExtractError, ThreadFailure } from './errors.js';
 import { display } from './paths.js';
 import { entryInfo } from './tar-entry.js';
 import { TarFormatError, TarReader } from './tar-reader.js';
@@ -96,8 +96,10 @@ export async function runLayer(run: LayerRun): Promise<string> {
     // archive) explains whatever the reader or applier then saw; then ours; then the rest.
     const all = [failure, ...streamErrors].filter((e) => e !== undefined);
     const source = streamErrors.find((e) => e instanceof Error && e.name === 'OciImageError');
+    // A dead thread explains a truncated stream or a stopped writer, not the other way round.
+    const thread = all.find((e) => e instanceof ThreadFailure);
     const typed = all.find((e) => e instanceof ExtractError || e instanceof TarFormatError);
-    throw classify(source ?? typed ?? all[0], applier, signal);
+    throw classify(source ?? thread ?? typed ?? all[0], applier, signal);
   }
   return `${algorithm}:${hash.digest('hex')}`;
 }

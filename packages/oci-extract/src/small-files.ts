@@ -9,7 +9,8 @@
 // here, synchronously, instead of by a second thread: with both threads, peak RSS rose by ~40 MiB
 // (over 150 MiB on 22,810 small files; more garbage between collections) for ~6 % less time.
 // Both queues keep the FileJobs contract (see file-jobs.ts); a name is only ever in one of them.
-import { FileJobs, runJobSync, type FileJob } from './file-jobs.js';
+import { FileJobs } from './file-jobs.js';
+import { runJobSync, type FileJob } from './write-file.js';
 import { WriteThread, type WrapError } from './write-thread.js';
 
 const SLOW_FILE_NS = 150_000;
