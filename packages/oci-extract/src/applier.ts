@@ -18,7 +18,8 @@ import {
   type Stats,
 } from 'node:fs';
 import { DirMetaTree } from './dir-meta.js';
-import { createFile, runJobSync, skipBytes, SMALL_FILE } from './write-file.js';
+import { createFile, skipBytes, SMALL_FILE } from './write-file.js';
+import { writeStrategy, type WriteRoutes, type WriteStrategy } from './write-strategy.js';
 import { SmallFiles } from './small-files.js';
 import { makeNode, tempNodeName, type NodeKind } from './devices.js';
 import { ExtractError, ThreadFailure, errnoCode, type ExtractErrorCode } from './errors.js';
@@ -43,6 +44,8 @@ export interface ApplierConfig {
   idMap?: IdMap;
   signal?: AbortSignal;
   onWarning?: (w: ExtractWarning) => void;
+  /** How small files are written (default: 'auto'). */
+  writeStrategy?: Required<WriteStrategy>;
 }
 
 /** The entry body as the tar reader gives it: views into the layer's chunks, read once; what the
@@ -60,11 +63,8 @@ export class Applier {
   private readonly resolver: Resolver;
   private readonly dirs = new DirMetaTree();
   private readonly xattrs = new XattrBatch();
-  /** How small files are written: 'auto' (default) queues them for the writer thread, or for the
-   * libuv pool while the file system is slow; 'sync' writes them here, at once. */
-  private readonly writeMode = readWriteMode();
   /** Small files queued but maybe not yet on disk. */
-  private readonly jobs = new SmallFiles(this.writeMode === 'sync' ? 'auto' : this.writeMode, (err, path) => this.wrap(err, path));
+  private readonly jobs: SmallFiles;
   /** Directories this layer created: a name in one that the layer did not write is free. */
   private fresh = new Set<string>();
   private readonly umask = readUmask();
@@ -85,8 +85,14 @@ export class Applier {
   private readonly implicitIds: Ids | undefined;
   entries = 0;
 
+  /** Small files written so far, by route. */
+  get routes(): WriteRoutes {
+    return { ...this.jobs.routes };
+  }
+
   constructor(private readonly cfg: ApplierConfig) {
     this.root = cfg.root;
+    this.jobs = new SmallFiles(cfg.writeStrategy ?? writeStrategy(undefined), (err, path) => this.wrap(err, path));
     this.rootBytes = fromUtf8(cfg.root);
     this.rootSetgid = (lstatSync(cfg.root).mode & 0o2000) !== 0;
     const euid = process.geteuid?.();
@@ -219,11 +225,10 @@ export class Applier {
       return;
     }
     // Small bodies are collected first (a size-0 entry has no body to wait for): the file is then
-    // written by one run of syscalls, here ('sync') or queued (see SmallFiles).
+    // written by one run of syscalls, here or queued (see SmallFiles).
     const chunks = e.size === 0 ? [] : await collectBody(body);
     const job = { host: hb, flags: O_NEW_FILE, createMode, chunks, ...(chown ? { chown } : {}), ...(needsChmod ? { mode: e.mode } : {}), atime: e.atime, mtime: e.mtime };
-    if (this.writeMode === 'sync') runJobSync(job);
-    else await this.jobs.submit(rel, job, path);
+    await this.jobs.submit(rel, job, path);
   }
 
   private async directory(e: TarEntryInfo, comps: string[], parent: string[], base: string, path: string): Promise<void> {
@@ -614,12 +619,6 @@ function readUmask(): number {
   } catch {
     return 0o777; // unknown: always chmod
   }
-}
-
-/** OCI_EXTRACT_WRITE_MODE=auto|thread|jobs|sync (default auto): a knob for benchmarks and tests. */
-function readWriteMode(): 'auto' | 'thread' | 'jobs' | 'sync' {
-  const v = process.env.OCI_EXTRACT_WRITE_MODE;
-  return v === 'sync' || v === 'jobs' || v === 'thread' ? v : 'auto';
 }
 
 /** The chunks of a (small) entry body (one promise per body, not per chunk). */
