@@ -3,7 +3,8 @@
 // thread pool, while the main thread parses the next entries, keeps extraction fast when the disk
 // is slow or busy. Only file *creation at a name known to be free, in a directory known to be
 // real* is deferred; every other namespace change first waits for the jobs in flight (see
-// Applier), so effects still happen in archive order.
+// rootfs-writer.ts), so effects still happen in archive order. The same steps as runJobSync
+// (write-file.ts), as a callback chain: the one asynchronous copy of the sequence.
 import { close, fchmod, fchown, futimes, link, open, writev } from 'node:fs';
 import { fsTime } from './times.js';
 import { skipBytes, type FileJob } from './write-file.js';

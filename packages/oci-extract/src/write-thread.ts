@@ -6,7 +6,7 @@
 // they save, and a message that wakes a sleeping thread costs ~0.1 ms on a VM.
 // The same contract as FileJobs: only *creating a file at a name known to be free, in a directory
 // known to be real* is deferred; every other change to the namespace first waits for the files in
-// flight that it could touch (see Applier), so effects still happen in archive order. The thread
+// flight that it could touch (see rootfs-writer.ts), so effects still happen in archive order. The thread
 // runs a batch's files in order and stops at the first failure; later batches are skipped
 // (workers/write-worker.ts; the batch layout is workers/write-layout.ts).
 import type { Worker } from 'node:worker_threads';
@@ -145,6 +145,11 @@ export class WriteThread {
   private dropUnsent(): void {
     for (const n of this.names) this.forget(n);
     if (this.slot !== undefined) this.free.push(this.slot);
+    this.newBatch();
+  }
+
+  /** The batch being filled: none yet (a slot is taken by the next file). */
+  private newBatch(): void {
     this.slot = undefined;
     this.count = 0;
     this.names = [];
@@ -179,12 +184,7 @@ export class WriteThread {
     const id = this.nextId++;
     this.sent.set(id, { slot: this.slot, names: this.names, paths: this.paths, wraps: this.wraps });
     w.postMessage({ op: 'batch', id, slot: this.slot, count: this.count } satisfies ToWriter);
-    this.slot = undefined;
-    this.count = 0;
-    this.names = [];
-    this.paths = [];
-    this.wraps = undefined;
-    this.used = 0;
+    this.newBatch();
   }
 
   private thread(): Worker {
