@@ -206,15 +206,11 @@ export class Applier {
     const createMode = e.mode & 0o777;
     // fchmod only when needed: special bits (cleared by chown) or bits the umask removes.
     const needsChmod = (e.mode & 0o7000) !== 0 || (createMode & this.umask) !== 0;
-    if (e.size > SMALL_FILE) {
-      const meta = { chown, mode: needsChmod ? e.mode : undefined, atime: e.atime, mtime: e.mtime };
-      await this.fs.largeFile(hb, O_NEW_FILE, createMode, meta, body);
-      return;
-    }
+    const job = { host: hb, flags: O_NEW_FILE, createMode, chunks: [] as Buffer[], chown, mode: needsChmod ? e.mode : undefined, atime: e.atime, mtime: e.mtime };
+    if (e.size > SMALL_FILE) return this.fs.largeFile(job, body); // streamed in
     // Small bodies are collected first (a size-0 entry has no body to wait for): the file is then
     // written by one run of syscalls, here or queued (see SmallFiles).
-    const chunks = e.size === 0 ? [] : await collectBody(body);
-    const job = { host: hb, flags: O_NEW_FILE, createMode, chunks, ...(chown ? { chown } : {}), ...(needsChmod ? { mode: e.mode } : {}), atime: e.atime, mtime: e.mtime };
+    if (e.size > 0) job.chunks = await collectBody(body);
     await this.fs.smallFile(rel, job, path);
   }
 

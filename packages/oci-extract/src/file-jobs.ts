@@ -3,40 +3,37 @@
 // thread pool, while the main thread parses the next entries, keeps extraction fast when the disk
 // is slow or busy. Only file *creation at a name known to be free, in a directory known to be
 // real* is deferred; every other namespace change first waits for the jobs in flight (see
-// rootfs-writer.ts), so effects still happen in archive order. The same steps as runJobSync
-// (write-file.ts), as a callback chain: the one asynchronous copy of the sequence.
+// rootfs-writer.ts), so effects still happen in archive order. The file sequence is write-file.ts's
+// runJob, here over the pool's callback operations.
 import { close, fchmod, fchown, futimes, link, open, writev } from 'node:fs';
-import { fsTime } from './times.js';
-import { skipBytes, type FileJob } from './write-file.js';
+import { runJob, skipBytes, type FileJob, type FileOps } from './write-file.js';
 
 /** Jobs in flight at most (and so at most this many small bodies buffered). */
 const MAX_JOBS = 16;
 
-type Done = (err: NodeJS.ErrnoException | null) => void;
-
-/** open → writev… → fchown? → fchmod? → futimes → close, as a callback chain (no promise per step). */
-function runJob(j: FileJob, done: Done): void {
-  if (j.linkTarget) return link(j.linkTarget, j.host, done);
-  open(j.host, j.flags, j.createMode, (err, fd) => {
-    if (err) return done(err);
-    const finish = (e: NodeJS.ErrnoException | null): void => close(fd, (e2) => done(e ?? e2));
-    const times = (): void => futimes(fd, fsTime(j.atime), fsTime(j.mtime), finish);
-    const chmod = (): void => (j.mode !== undefined ? fchmod(fd, j.mode, (e) => (e ? finish(e) : times())) : times());
-    const chown = (): void => (j.chown ? fchown(fd, j.chown.uid, j.chown.gid, (e) => (e ? finish(e) : chmod())) : chmod());
+/** The libuv pool's callbacks (no promise per step). */
+const poolOps: FileOps = {
+  open: (path, flags, mode, k) => open(path, flags, mode, k),
+  write(fd, j, k) {
     let chunks = j.chunks;
     let left = chunks.reduce((n, c) => n + c.length, 0);
-    const write = (): void => {
-      if (left === 0) return chown();
+    const step = (): void => {
+      if (left === 0) return k(null);
       writev(fd, chunks, (e, n) => {
-        if (e) return finish(e);
+        if (e) return k(e);
         left -= n;
         if (left > 0) chunks = skipBytes(chunks, n);
-        write();
+        step();
       });
     };
-    write();
-  });
-}
+    step();
+  },
+  fchown: (fd, uid, gid, k) => fchown(fd, uid, gid, k),
+  fchmod: (fd, mode, k) => fchmod(fd, mode, k),
+  futimes: (fd, atime, mtime, k) => futimes(fd, atime, mtime, k),
+  close: (fd, k) => close(fd, k),
+  link: (existing, path, k) => link(existing, path, k),
+};
 
 export class FileJobs {
   private readonly inflight = new Set<string>();
@@ -60,7 +57,7 @@ export class FileJobs {
     while (this.inflight.size >= MAX_JOBS) await new Promise<void>((r) => this.slotWaiters.push(r));
     this.check();
     this.inflight.add(rel);
-    runJob(job, (err) => {
+    runJob(poolOps, job, (err) => {
       if (err) this.failure ??= wrap ? wrap(err) : this.wrapError(err, path);
       this.inflight.delete(rel);
       this.slotWaiters.shift()?.();

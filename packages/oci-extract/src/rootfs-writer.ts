@@ -11,7 +11,7 @@ import { makeNode, tempNodeName, type NodeKind } from './devices.js';
 import { writeBodyAsync, type EntryBody } from './large-file.js';
 import { bytes } from './paths.js';
 import { SmallFiles } from './small-files.js';
-import { createFile, type FileJob, type FileMeta } from './write-file.js';
+import { runJobWith, type FileJob } from './write-file.js';
 import type { WrapError } from './write-thread.js';
 import type { WriteRoutes, WriteStrategy } from './write-strategy.js';
 
@@ -95,8 +95,8 @@ export class RootfsWriter {
   }
 
   /** A large file, its body streamed into it here; `host` is free. */
-  async largeFile(host: Buffer, flags: number, createMode: number, meta: FileMeta, body: EntryBody): Promise<void> {
-    await createFile(host, flags, createMode, meta, (fd) => writeBodyAsync(fd, body));
+  async largeFile(job: FileJob, body: EntryBody): Promise<void> {
+    await runJobWith(job, (fd) => writeBodyAsync(fd, body));
   }
 
   /** A symlink at `rel` (whatever is there is replaced), its target verbatim. */
