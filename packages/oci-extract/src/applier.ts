@@ -197,7 +197,7 @@ export class Applier {
     const ids = this.ids(e, path);
     const { rel, host, dir } = this.placeCached(parent, base) ?? (await this.place(parent, base));
     const hb = bytes(host);
-    await this.makeRoom(rel, host, dir);
+    if (!this.isFree(rel, dir)) await this.fs.remove(rel, host);
     this.markUpper(rel);
     // Skip the chown when the new file already has these owners (a fresh, non-setgid parent).
     const owned = this.plain.has(dir) && this.creatorIds !== undefined && this.creatorIds.uid === ids.uid && this.creatorIds.gid === ids.gid;
@@ -218,7 +218,8 @@ export class Applier {
     const ids = this.ids(e, path);
     const { rel, host } = await this.place(parent, base);
     const hb = bytes(host);
-    const st = await this.fs.lstat(rel, host);
+    const look = this.fs.lstat(rel, host);
+    const st = look instanceof Promise ? await look : look;
     if (!st?.isDirectory()) {
       if (st) await this.fs.remove(rel, host, st);
       this.fs.mkdir(host, 0o700); // final mode at the very end
@@ -276,7 +277,7 @@ export class Applier {
       this.markUpper(rel);
       return;
     }
-    await this.makeRoom(rel, host, dir);
+    if (!this.isFree(rel, dir)) await this.fs.remove(rel, host);
     this.markUpper(rel);
     await this.fs.link(rel, host, trel, thost, path, (err) => (errnoCode(err) === 'ENOENT' ? missing() : this.wrap(err, path)));
   }
@@ -399,12 +400,10 @@ export class Applier {
     return { rel, host: this.resolver.host(rel), dir };
   }
 
-  /** Makes sure nothing is at `rel` (the parent directory `dir` resolved). */
-  private async makeRoom(rel: string, host: string, dir: string): Promise<void> {
-    // A name in a directory this layer created, not yet written by this layer, is free (a name
-    // queued in this layer is in `upper`).
-    if (this.fresh.has(dir) && !this.upper.has(rel)) return;
-    await this.fs.remove(rel, host);
+  /** A name in a directory this layer created, not yet written by this layer, is free (a name
+   * queued in this layer is in `upper`): nothing to remove there. */
+  private isFree(rel: string, dir: string): boolean {
+    return this.fresh.has(dir) && !this.upper.has(rel);
   }
 
   /** A name was removed: forget what was known about it (and below it). */

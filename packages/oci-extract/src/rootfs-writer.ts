@@ -61,15 +61,17 @@ export class RootfsWriter {
   }
 
   /** lstat of `rel`, after its barrier. */
-  async lstat(rel: string, host: string): Promise<Stats | undefined> {
-    await this.barrier(rel);
-    return lstatSync(bytes(host), { throwIfNoEntry: false });
+  lstat(rel: string, host: string): Stats | undefined | Promise<Stats | undefined> {
+    const look = (): Stats | undefined => lstatSync(bytes(host), { throwIfNoEntry: false });
+    const wait = this.barrier(rel);
+    return wait ? wait.then(look) : look(); // no await (a microtask per entry) when nothing is queued
   }
 
   /** Removes whatever is at `rel` (a directory recursively; a symlink itself, never its target).
    * A directory may hold queued files: those are waited for first. */
   async remove(rel: string, host: string, known?: Stats): Promise<void> {
-    await this.barrier(rel);
+    const wait = this.barrier(rel);
+    if (wait) await wait;
     const hb = bytes(host);
     const st = known ?? lstatSync(hb, { throwIfNoEntry: false });
     if (!st) return;
@@ -101,7 +103,8 @@ export class RootfsWriter {
 
   /** A symlink at `rel` (whatever is there is replaced), its target verbatim. */
   async symlink(rel: string, host: string, target: string): Promise<void> {
-    await this.barrier(rel);
+    const wait = this.barrier(rel);
+    if (wait) await wait;
     await this.replacing(rel, host, () => symlinkSync(bytes(target), bytes(host)));
   }
 
@@ -149,7 +152,8 @@ export class RootfsWriter {
 
   /** lchown of an existing name, after its barrier (the root's: everything queued). */
   async lchown(rel: string, host: string, uid: number, gid: number): Promise<void> {
-    await this.barrier(rel);
+    const wait = this.barrier(rel);
+    if (wait) await wait;
     lchownSync(bytes(host), uid, gid);
   }
 
