@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Fallback for the benchmark while the CLI has no `extract`: openImageArchive → selectImage →
 // extractImage, exactly what `oci2lxc extract` does, without the CLI around it.
-// Usage: node bench/extract-lib.mjs <archive> <rootfs>
+// Usage: [OCI_EXTRACT_WRITE_MODE=auto|thread|pool|sync] node bench/extract-lib.mjs <archive> <rootfs>
+// (the environment is read here, at the edge: the library takes the `writeStrategy` option)
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,7 +16,8 @@ if (!archivePath || !rootfs) {
 }
 const archive = await openImageArchive(archivePath);
 try {
-  await extractImage(await archive.selectImage(), rootfs, {});
+  const mode = process.env.OCI_EXTRACT_WRITE_MODE;
+  await extractImage(await archive.selectImage(), rootfs, mode ? { writeStrategy: { mode } } : {});
 } finally {
   await archive.close();
 }

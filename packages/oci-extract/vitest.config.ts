@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/tools-setup.ts'],
+    globalSetup: ['test/tools-setup.ts', 'test/build-workers.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

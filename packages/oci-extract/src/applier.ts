@@ -1,35 +1,19 @@
 // Applies tar entries to a rootfs, one at a time, in archive order. Every path goes through the
 // Resolver (chroot-like, never leaves the rootfs); leaves are never followed (O_EXCL|O_NOFOLLOW,
 // lstat, lchown, lutimes, `setfattr -h`); whatever is in the way of a new entry is removed first.
-import {
-  writev as fsWritev,
-  chmodSync,
-  closeSync,
-  constants,
-  fchmodSync,
-  fchownSync,
-  futimesSync,
-  lchownSync,
-  linkSync,
-  lstatSync,
-  lutimesSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  type Stats,
-} from 'node:fs';
+import { chmodSync, constants, lchownSync, lstatSync, lutimesSync, readdirSync, type Stats } from 'node:fs';
 import { DirMetaTree } from './dir-meta.js';
-import { runJobSync, skipBytes, SMALL_FILE } from './file-jobs.js';
-import { SmallFiles } from './small-files.js';
-import { makeNode, tempNodeName, type NodeKind } from './devices.js';
-import { ExtractError, errnoCode, type ExtractErrorCode } from './errors.js';
+import { SMALL_FILE } from './write-file.js';
+// The body as the tar reader gives it; what the applier leaves unread is skipped by the reader.
+import type { EntryBody } from './large-file.js';
+import { writeStrategy, type WriteRoutes, type WriteStrategy } from './write-strategy.js';
+import { RootfsWriter } from './rootfs-writer.js';
+import type { NodeKind } from './devices.js';
+import { ExtractError, ThreadFailure, errnoCode, type ExtractErrorCode } from './errors.js';
 import { mapId, type IdMap } from './idmap.js';
+import { isOciImageError } from './oci-image-error.js';
 import { bytes, cleanComponents, display, fromUtf8, joinRel } from './paths.js';
-import { Busy, NAME_MAX, PATH_MAX, PathError, Resolver } from './resolve.js';
+import { NAME_MAX, PATH_MAX, PathError, Resolver } from './resolve.js';
 import { isZlibError } from './decompress.js';
 import type { TarEntryInfo } from './tar-entry.js';
 import type { ExtractWarning, ExtractWarningCode } from './types.js';
@@ -48,11 +32,10 @@ export interface ApplierConfig {
   idMap?: IdMap;
   signal?: AbortSignal;
   onWarning?: (w: ExtractWarning) => void;
+  /** How small files are written (default: 'auto'). */
+  writeStrategy?: Required<WriteStrategy>;
 }
 
-/** The entry body as the tar reader gives it: views into the layer's chunks, read once; what the
- * applier leaves unread is skipped by the reader. */
-export type EntryBody = AsyncIterable<Buffer>;
 
 interface Ids {
   uid: number;
@@ -65,11 +48,8 @@ export class Applier {
   private readonly resolver: Resolver;
   private readonly dirs = new DirMetaTree();
   private readonly xattrs = new XattrBatch();
-  /** How small files are written: 'auto' (default) queues them for the writer thread, or for the
-   * libuv pool while the file system is slow; 'sync' writes them here, at once. */
-  private readonly writeMode = readWriteMode();
-  /** Small files queued but maybe not yet on disk. */
-  private readonly jobs = new SmallFiles(this.writeMode === 'sync' ? 'auto' : this.writeMode, (err, path) => this.wrap(err, path));
+  /** Every file system effect (and the write-behind of small files) goes through it. */
+  private readonly fs: RootfsWriter;
   /** Directories this layer created: a name in one that the layer did not write is free. */
   private fresh = new Set<string>();
   private readonly umask = readUmask();
@@ -90,8 +70,18 @@ export class Applier {
   private readonly implicitIds: Ids | undefined;
   entries = 0;
 
+  /** Small files written so far, by route. */
+  get routes(): WriteRoutes {
+    return this.fs.routes;
+  }
+
   constructor(private readonly cfg: ApplierConfig) {
     this.root = cfg.root;
+    this.fs = new RootfsWriter(
+      cfg.writeStrategy ?? writeStrategy(undefined),
+      (err, path) => this.wrap(err, path),
+      (rel, st) => this.removed(rel, st),
+    );
     this.rootBytes = fromUtf8(cfg.root);
     this.rootSetgid = (lstatSync(cfg.root).mode & 0o2000) !== 0;
     const euid = process.geteuid?.();
@@ -100,7 +90,7 @@ export class Applier {
     this.resolver = new Resolver(
       this.rootBytes,
       (host, rel) => this.makeImplicitDir(host, rel),
-      (rel) => this.jobs.has(rel),
+      (rel) => this.fs.barrier(rel),
     );
     if (cfg.idMap) {
       const uid = mapId(cfg.idMap.uid, 0);
@@ -119,7 +109,7 @@ export class Applier {
   /** `onThread`: the layer is decompressed on a worker thread of its own. */
   beginLayer(digest: string | undefined, onThread = false): void {
     this.layer = digest;
-    this.jobs.decompressingOnThread(onThread);
+    this.fs.decompressingOnThread(onThread);
     this.upper = new Set();
     this.own = new Set();
     this.fresh = new Set();
@@ -127,7 +117,7 @@ export class Applier {
   }
 
   async endLayer(): Promise<void> {
-    await this.jobs.drain();
+    await this.fs.drain();
     await this.xattrs.flush(
       (rel) => this.resolver.host(rel),
       (w) => this.warn('XATTR_SKIPPED', w.message),
@@ -142,20 +132,20 @@ export class Applier {
   /** After the last layer: directory modes and times, deepest first. */
   finish(): void {
     this.dirs.apply(this.rootBytes);
-    this.jobs.close();
+    this.fs.close();
   }
 
   /** Waits for file jobs and stops helper processes (after a failure). */
   async dispose(): Promise<void> {
-    await this.jobs.settle();
-    this.jobs.close();
+    await this.fs.settle();
+    this.fs.close();
   }
 
   async entry(e: TarEntryInfo, body: EntryBody): Promise<void> {
     const path = ASCII.test(e.name) ? e.name : display(e.name);
     try {
       if (this.cfg.signal?.aborted) throw this.error('ABORTED', 'extraction aborted', path);
-      this.jobs.check();
+      this.fs.check();
       this.entries++;
       await this.dispatch(e, body, path);
     } catch (err) {
@@ -175,8 +165,7 @@ export class Applier {
     if (e.type === 'link') this.checkLength(cleanComponents(e.linkname), path);
     if (comps.length === 0) {
       if (e.type !== 'directory') throw this.error('UNSAFE_PATH', 'entry would replace the rootfs directory itself', path);
-      await this.jobs.drain();
-      this.rootDir(e, path);
+      await this.rootDir(e, path);
       return;
     }
     const base = comps[comps.length - 1]!;
@@ -209,7 +198,7 @@ export class Applier {
     const ids = this.ids(e, path);
     const { rel, host, dir } = this.placeCached(parent, base) ?? (await this.place(parent, base));
     const hb = bytes(host);
-    await this.makeRoom(rel, host, dir);
+    if (!this.isFree(rel, dir)) await this.fs.remove(rel, host);
     this.markUpper(rel);
     // Skip the chown when the new file already has these owners (a fresh, non-setgid parent).
     const owned = this.plain.has(dir) && this.creatorIds !== undefined && this.creatorIds.uid === ids.uid && this.creatorIds.gid === ids.gid;
@@ -218,35 +207,23 @@ export class Applier {
     const createMode = e.mode & 0o777;
     // fchmod only when needed: special bits (cleared by chown) or bits the umask removes.
     const needsChmod = (e.mode & 0o7000) !== 0 || (createMode & this.umask) !== 0;
-    if (e.size > SMALL_FILE) {
-      const fd = openSync(hb, O_NEW_FILE, createMode);
-      try {
-        await writeBodyAsync(fd, body);
-        if (chown) fchownSync(fd, chown.uid, chown.gid);
-        if (needsChmod) fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
-        futimesSync(fd, fsTime(e.atime), fsTime(e.mtime));
-      } finally {
-        closeSync(fd);
-      }
-      return;
-    }
+    const job = { host: hb, flags: O_NEW_FILE, createMode, chunks: [] as Buffer[], chown, mode: needsChmod ? e.mode : undefined, atime: e.atime, mtime: e.mtime };
+    if (e.size > SMALL_FILE) return this.fs.largeFile(job, body); // streamed in
     // Small bodies are collected first (a size-0 entry has no body to wait for): the file is then
-    // written by one run of syscalls, here ('sync') or queued (see SmallFiles).
-    const chunks = e.size === 0 ? [] : await collectBody(body);
-    const job = { host: hb, flags: O_NEW_FILE, createMode, chunks, ...(chown ? { chown } : {}), ...(needsChmod ? { mode: e.mode } : {}), atime: e.atime, mtime: e.mtime };
-    if (this.writeMode === 'sync') runJobSync(job);
-    else await this.jobs.submit(rel, job, path);
+    // written by one run of syscalls, here or queued (see SmallFiles).
+    if (e.size > 0) job.chunks = await collectBody(body);
+    await this.fs.smallFile(rel, job, path);
   }
 
   private async directory(e: TarEntryInfo, comps: string[], parent: string[], base: string, path: string): Promise<void> {
     const ids = this.ids(e, path);
     const { rel, host } = await this.place(parent, base);
     const hb = bytes(host);
-    if (this.jobs.has(rel)) await this.jobs.drain();
-    const st = lstatSync(hb, { throwIfNoEntry: false });
+    const look = this.fs.lstat(rel, host);
+    const st = look instanceof Promise ? await look : look;
     if (!st?.isDirectory()) {
-      if (st) this.clearLeaf(rel, host, st); // not a directory: one name, and not a queued one
-      mkdirSync(hb, 0o700); // final mode at the very end
+      if (st) await this.fs.remove(rel, host, st);
+      this.fs.mkdir(host, 0o700); // final mode at the very end
       this.madeDir(rel, hb);
     }
     if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
@@ -256,9 +233,9 @@ export class Applier {
     this.setXattrs(rel, e, path);
   }
 
-  private rootDir(e: TarEntryInfo, path: string): void {
+  private async rootDir(e: TarEntryInfo, path: string): Promise<void> {
     const ids = this.ids(e, path);
-    if (this.shouldChown(ids)) lchownSync(bytes(this.rootBytes), ids.uid, ids.gid);
+    if (this.shouldChown(ids)) await this.fs.lchown('', this.rootBytes, ids.uid, ids.gid);
     this.dirs.set('', { mode: e.mode, atime: e.atime, mtime: e.mtime });
     this.setXattrs('', e, path);
   }
@@ -268,8 +245,7 @@ export class Applier {
     const ids = this.ids(e, path);
     const { rel, host } = await this.place(parent, base);
     const hb = bytes(host);
-    if (this.jobs.has(rel)) await this.jobs.drain();
-    await this.create(rel, host, () => symlinkSync(bytes(e.linkname), hb)); // target kept verbatim
+    await this.fs.symlink(rel, host, e.linkname); // target kept verbatim
     if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
     lutimesSync(hb, fsTime(e.atime), fsTime(e.mtime));
     this.markUpper(rel);
@@ -283,7 +259,7 @@ export class Applier {
     if (target.length === 0) throw this.error('UNSUPPORTED_ENTRY', 'hardlink to the root directory', path);
     let tparent: string | undefined;
     try {
-      tparent = await this.resolveDir(target.slice(0, -1), false);
+      tparent = await this.resolver.resolveDir(target.slice(0, -1), false);
     } catch (err) {
       if (err instanceof PathError && err.kind !== 'toolong') throw missing();
       throw err;
@@ -292,8 +268,7 @@ export class Applier {
     const trel = joinRel(tparent, target[target.length - 1]!);
     const thost = this.resolver.host(trel);
     // A target still queued is a regular file of this layer: it will exist when the link is made.
-    const queued = this.jobs.has(trel);
-    if (!queued) {
+    if (!this.fs.queued(trel)) {
       const tst = lstatSync(bytes(thost), { throwIfNoEntry: false });
       if (!tst) throw missing();
       if (tst.isDirectory()) throw this.error('UNSUPPORTED_ENTRY', `hardlink to directory ${JSON.stringify(display(e.linkname))}`, path);
@@ -303,24 +278,9 @@ export class Applier {
       this.markUpper(rel);
       return;
     }
-    await this.makeRoom(rel, host, dir);
+    if (!this.isFree(rel, dir)) await this.fs.remove(rel, host);
     this.markUpper(rel);
-    if (queued && this.jobs.has(trel)) {
-      if (this.jobs.canLinkBehind(trel)) {
-        // Queued after its target, so made after it (the writer thread keeps archive order).
-        const job = { host: bytes(host), linkTarget: bytes(thost), flags: 0, createMode: 0, chunks: [], atime: 0, mtime: 0 };
-        await this.jobs.submit(rel, job, path, (err) => (errnoCode(err) === 'ENOENT' ? missing() : this.wrap(err, path)));
-        return;
-      }
-      await this.jobs.drain(); // the pool runs jobs in any order: the target must be written first
-    }
-    try {
-      // link(2) does not follow a symlink target: the link shares the symlink's inode.
-      await this.create(rel, host, () => linkSync(bytes(thost), bytes(host)));
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw missing();
-      throw err;
-    }
+    await this.fs.link(rel, host, trel, thost, path, (err) => (errnoCode(err) === 'ENOENT' ? missing() : this.wrap(err, path)));
   }
 
   private async node(e: TarEntryInfo, parent: string[], base: string, path: string): Promise<void> {
@@ -330,14 +290,8 @@ export class Applier {
       return;
     }
     const ids = this.ids(e, path);
-    await this.jobs.drain();
     const { rel, host, dir } = await this.place(parent, base);
-    this.clearLeaf(rel, host);
-    // Made at a temporary ASCII name in the (resolved) directory, then renamed by bytes.
-    const dirHost = this.resolver.host(dir);
-    const tempName = tempNodeName();
-    const temp = bytes(`${dirHost}/${tempName}`);
-    const failure = await makeNode(bytes(dirHost), tempName, kind, e.devmajor, e.devminor);
+    const failure = await this.fs.node(rel, host, this.resolver.host(dir), kind, e.devmajor, e.devminor);
     if (failure !== undefined) {
       if (/No space left|quota/i.test(failure)) throw this.error('NO_SPACE', `no space left on device under ${this.root}: ${failure}`, path);
       if (kind !== 'p' && /Operation not permitted/.test(failure)) {
@@ -347,12 +301,6 @@ export class Applier {
       throw this.error('IO_ERROR', `mknod failed: ${failure}`, path);
     }
     const hb = bytes(host);
-    try {
-      renameSync(temp, hb);
-    } catch (err) {
-      rmSync(temp, { force: true });
-      throw err;
-    }
     if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
     chmodSync(hb, e.mode); // a node we just made, never a symlink
     lutimesSync(hb, fsTime(e.atime), fsTime(e.mtime));
@@ -380,10 +328,10 @@ export class Applier {
       // ends as `.wh.d` then `d/new` does (lower content of d gone, this layer's kept).
       const hb = bytes(this.resolver.host(rel));
       if (!lstatSync(hb, { throwIfNoEntry: false })?.isDirectory()) return; // this layer's own entry
-      this.removeLowerBelow(rel, true);
+      await this.removeLowerBelow(rel, true);
       return;
     }
-    this.clearLeaf(rel, this.resolver.host(rel));
+    await this.fs.remove(rel, this.resolver.host(rel));
   }
 
   /** Removes everything below the directory that this layer did not put there. */
@@ -391,7 +339,7 @@ export class Applier {
     const dir = await this.lookupDir(parent);
     if (dir === undefined) return;
     this.markUpper(dir, false); // the marker is not an entry for `dir` itself
-    this.removeLowerBelow(dir, false);
+    await this.removeLowerBelow(dir, false);
   }
 
   /**
@@ -399,7 +347,7 @@ export class Applier {
    * as an ancestor of this layer's entries (`dir` itself too when `self`) was removed by the
    * whiteout too: it gets the state of an implicitly created directory, as in the other order.
    */
-  private removeLowerBelow(dir: string, self: boolean): void {
+  private async removeLowerBelow(dir: string, self: boolean): Promise<void> {
     const stack = [dir];
     while (stack.length > 0) {
       const d = stack.pop()!;
@@ -408,7 +356,7 @@ export class Applier {
         const child = joinRel(d, name);
         const host = this.resolver.host(child);
         if (!this.upper.has(child)) {
-          this.clearLeaf(child, host);
+          await this.fs.remove(child, host);
         } else if (lstatSync(bytes(host), { throwIfNoEntry: false })?.isDirectory()) {
           stack.push(child);
         }
@@ -419,7 +367,7 @@ export class Applier {
   /** A directory for a whiteout: never created; a missing or non-directory parent means no-op. */
   private async lookupDir(parent: string[]): Promise<string | undefined> {
     try {
-      return await this.resolveDir(parent, false);
+      return await this.resolver.resolveDir(parent, false);
     } catch (err) {
       if (err instanceof PathError) return undefined;
       throw err;
@@ -448,66 +396,24 @@ export class Applier {
 
   /** Where an entry goes: its parent resolved (and created) inside the rootfs. */
   private async place(parent: string[], base: string): Promise<{ rel: string; host: string; dir: string }> {
-    const dir = this.resolver.cached(parent) ?? (await this.resolveDir(parent, true))!;
+    const dir = this.resolver.cached(parent) ?? (await this.resolver.resolveDir(parent, true))!;
     const rel = joinRel(dir, base);
     return { rel, host: this.resolver.host(rel), dir };
   }
 
-  /**
-   * resolver.resolveDir, but if it would look at a name that a queued file is about to take, the
-   * queue is drained first (then resolving starts again; what it created meanwhile stays valid).
-   */
-  private async resolveDir(comps: readonly string[], create: boolean): Promise<string | undefined> {
-    try {
-      return this.resolver.resolveDir(comps, create);
-    } catch (err) {
-      if (!(err instanceof Busy)) throw err;
-      await this.jobs.drain();
-      return this.resolver.resolveDir(comps, create);
-    }
+  /** A name in a directory this layer created, not yet written by this layer, is free (a name
+   * queued in this layer is in `upper`): nothing to remove there. */
+  private isFree(rel: string, dir: string): boolean {
+    return this.fresh.has(dir) && !this.upper.has(rel);
   }
 
-  /** Runs `make`; if something is in the way, removes it and runs `make` again. */
-  private async create(rel: string, host: string, make: () => void): Promise<void> {
-    try {
-      make();
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
-      await this.clearLeafSafely(rel, host);
-      make();
-    }
-  }
-
-  /** Makes sure nothing is at `rel` (the parent directory `dir` resolved), waiting only when needed. */
-  private async makeRoom(rel: string, host: string, dir: string): Promise<void> {
-    if (this.jobs.has(rel)) await this.jobs.drain(); // a file of this layer, still being written
-    // A name in a directory this layer created, not yet written by this layer, is free.
-    if (this.fresh.has(dir) && !this.upper.has(rel)) return;
-    const st = lstatSync(bytes(host), { throwIfNoEntry: false });
-    if (st) await this.clearLeafSafely(rel, host, st);
-  }
-
-  /** clearLeaf for a name that is not queued itself: a directory may hold queued files, so those
-   * are waited for first; anything else is that one name. */
-  private async clearLeafSafely(rel: string, host: string, known?: Stats): Promise<void> {
-    const st = known ?? lstatSync(bytes(host), { throwIfNoEntry: false });
-    if (!st) return;
-    if (st.isDirectory() && this.jobs.size > 0) await this.jobs.drain();
-    this.clearLeaf(rel, host, st);
-  }
-
-  /** Removes whatever is at `rel` (a directory recursively; a symlink itself, never its target). */
-  private clearLeaf(rel: string, host: string, known?: Stats): void {
-    const hb = bytes(host);
-    const st = known ?? lstatSync(hb, { throwIfNoEntry: false });
-    if (!st) return;
+  /** A name was removed: forget what was known about it (and below it). */
+  private removed(rel: string, st: Stats): void {
     if (st.isDirectory()) {
-      rmSync(hb, { recursive: true, force: true });
       this.resolver.clear();
       this.dirs.delete(rel);
       this.xattrs.dropTree(rel);
     } else {
-      unlinkSync(hb);
       if (st.isSymbolicLink()) this.resolver.clear();
       this.xattrs.drop(rel);
     }
@@ -530,8 +436,7 @@ export class Applier {
   }
 
   private makeImplicitDir(host: string, rel: string): void {
-    const hb = bytes(host);
-    mkdirSync(hb, 0o755);
+    const hb = this.fs.mkdir(host, 0o755);
     this.madeDir(rel, hb);
     chmodSync(hb, 0o755); // whatever the umask
     if (this.isRoot && this.implicitIds) lchownSync(hb, this.implicitIds.uid, this.implicitIds.gid);
@@ -602,7 +507,9 @@ export class Applier {
   wrap(err: unknown, path?: string): Error {
     if (err instanceof ExtractError) return err;
     // @oci2lxc/oci-tar-image errors (compressed digest, size) keep their own code.
-    if (err instanceof Error && err.name === 'OciImageError') return err;
+    if (isOciImageError(err)) return err;
+    // A worker thread that died: the files it had are unknown, no one entry is to blame.
+    if (err instanceof ThreadFailure) return this.error('IO_ERROR', err.message, undefined, err);
     if (err instanceof PathError) {
       return err.kind === 'notdir'
         ? this.error('NOT_A_DIRECTORY', `${JSON.stringify(display(err.at))} is not a directory`, path, err)
@@ -626,69 +533,9 @@ function readUmask(): number {
   }
 }
 
-/** OCI_EXTRACT_WRITE_MODE=auto|thread|jobs|sync (default auto): a knob for benchmarks and tests. */
-function readWriteMode(): 'auto' | 'thread' | 'jobs' | 'sync' {
-  const v = process.env.OCI_EXTRACT_WRITE_MODE;
-  return v === 'sync' || v === 'jobs' || v === 'thread' ? v : 'auto';
-}
-
 /** The chunks of a (small) entry body (one promise per body, not per chunk). */
 async function collectBody(body: EntryBody): Promise<Buffer[]> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(chunk);
   return chunks;
-}
-
-
-/** Large bodies: positional writes on the thread pool (a few in flight), so the main thread keeps
- * decompressing, hashing and parsing while the kernel copies data. */
-async function writeBodyAsync(fd: number, body: EntryBody): Promise<void> {
-  // Chunks are gathered into writes of WRITE_BYTES (one writev): handing a write to the pool
-  // (waking a pool thread) cost ~0.27 ms of this thread's time per write on a 2-core VM.
-  const MAX_PENDING = 2;
-  const WRITE_BYTES = 2 * 1024 * 1024;
-  let pending = 0;
-  let failure: unknown;
-  let wake: (() => void) | undefined;
-  const writeAt = (chunks: Buffer[], position: number): void => {
-    pending++;
-    fsWritev(fd, chunks, position, (err, n) => {
-      if (err) failure ??= err;
-      else {
-        const total = chunks.reduce((t, c) => t + c.length, 0);
-        if (n < total) writeAt(skipBytes(chunks, n), position + n); // short write: the rest
-      }
-      pending--;
-      wake?.();
-    });
-  };
-  const settle = async (limit: number): Promise<void> => {
-    while (pending > limit) await new Promise<void>((r) => (wake = r));
-    wake = undefined;
-  };
-  let position = 0;
-  let gathered: Buffer[] = [];
-  let size = 0;
-  const flush = (): void => {
-    if (size === 0) return;
-    writeAt(gathered, position);
-    position += size;
-    gathered = [];
-    size = 0;
-  };
-  try {
-    for await (const chunk of body) {
-      if (failure !== undefined) break;
-      gathered.push(chunk);
-      size += chunk.length;
-      if (size >= WRITE_BYTES) {
-        flush();
-        await settle(MAX_PENDING - 1);
-      }
-    }
-    if (failure === undefined) flush();
-  } finally {
-    await settle(0);
-  }
-  if (failure !== undefined) throw failure;
 }

@@ -6,6 +6,7 @@ import { Applier } from './applier.js';
 import { decompressesOnThread } from './decompress.js';
 import { ExtractError } from './errors.js';
 import { validateIdMap } from './idmap.js';
+import { writeStrategy } from './write-strategy.js';
 import { runLayer } from './layer-stream.js';
 import type { ApplyLayerOptions, ApplyLayerResult } from './types.js';
 
@@ -17,6 +18,7 @@ import type { ApplyLayerOptions, ApplyLayerResult } from './types.js';
  */
 export async function applyLayer(tarStream: Readable, rootfs: string, options: ApplyLayerOptions = {}): Promise<ApplyLayerResult> {
   if (options.idMap) validateIdMap(options.idMap);
+  const strategy = writeStrategy(options.writeStrategy);
   const abs = resolve(rootfs);
   const layer = options.layerDigest;
   let root: string | undefined;
@@ -34,6 +36,7 @@ export async function applyLayer(tarStream: Readable, rootfs: string, options: A
     ...(options.idMap ? { idMap: options.idMap } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    writeStrategy: strategy,
   });
   let bytesRead = 0;
   const expected = options.expectedDiffId;
@@ -56,7 +59,7 @@ export async function applyLayer(tarStream: Readable, rootfs: string, options: A
     }
     await applier.endLayer();
     applier.finish();
-    return { diffId, entries: applier.entries, bytesRead, warnings: applier.warnings };
+    return { diffId, entries: applier.entries, bytesRead, warnings: applier.warnings, stats: { routes: applier.routes } };
   } catch (err) {
     await applier.dispose();
     throw applier.wrap(err);

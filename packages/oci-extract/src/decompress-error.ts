@@ -1,7 +1,9 @@
 // Errors of the decompression stages, told apart from file system errors: they mean the layer's
 // bytes are not what its media type says (CORRUPT_LAYER), never an I/O problem.
 
-export type Compression = 'gzip' | 'zstd' | 'none';
+import type { Compression } from '@oci2lxc/oci-tar-image';
+
+export type { Compression }; // declared once, by the image's Layer type
 
 /** The stream is not valid gzip/zstd data (bad header, corrupt, empty or truncated stream). */
 export class DecompressError extends Error {

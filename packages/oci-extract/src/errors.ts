@@ -62,10 +62,14 @@ export function errnoCode(err: unknown): string | undefined {
   return typeof e.code === 'string' && typeof e.errno === 'number' ? e.code : undefined;
 }
 
-/** A worker thread failing: not the layer's fault, so an errno-style code the applier reports as
- * IO_ERROR (not CORRUPT_LAYER). */
-export function threadFailure(message: string, cause?: unknown): Error {
-  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code: 'EIO' });
+/** A worker thread failing (crashed, terminated, exited): not the layer's fault, so the applier
+ * reports it as IO_ERROR, never CORRUPT_LAYER. */
+export class ThreadFailure extends Error {
+  override readonly name = 'ThreadFailure';
+}
+
+export function threadFailure(message: string, cause?: unknown): ThreadFailure {
+  return new ThreadFailure(message, cause === undefined ? undefined : { cause });
 }
 
 /** Longest error message kept: names from a layer can be a megabyte long (PAX). */

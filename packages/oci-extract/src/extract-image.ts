@@ -6,6 +6,7 @@ import { decompressesOnThread } from './decompress.js';
 import { prepareDestination, releaseClaim, restoreDestination } from './cleanup.js';
 import { ExtractError } from './errors.js';
 import { validateIdMap } from './idmap.js';
+import { writeStrategy } from './write-strategy.js';
 import { runLayer } from './layer-stream.js';
 import type { ExtractedLayer, ExtractOptions, ExtractResult } from './types.js';
 
@@ -16,6 +17,7 @@ import type { ExtractedLayer, ExtractOptions, ExtractResult } from './types.js';
  */
 export async function extractImage(image: Image, rootfs: string, options: ExtractOptions = {}): Promise<ExtractResult> {
   if (options.idMap) validateIdMap(options.idMap);
+  const strategy = writeStrategy(options.writeStrategy);
   const { signal } = options;
   if (signal?.aborted) throw new ExtractError('ABORTED', 'extraction aborted before it started', { path: rootfs });
   const layers = [...image.layers].sort((a, b) => a.index - b.index);
@@ -27,6 +29,7 @@ export async function extractImage(image: Image, rootfs: string, options: Extrac
     ...(options.idMap ? { idMap: options.idMap } : {}),
     ...(signal ? { signal } : {}),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    writeStrategy: strategy,
   });
   let bytesRead = 0;
   const done: ExtractedLayer[] = [];
@@ -70,5 +73,5 @@ export async function extractImage(image: Image, rootfs: string, options: Extrac
     restoreDestination(dest);
     throw applier.wrap(err);
   }
-  return { rootfs: dest.root, layers: done, entries: applier.entries, bytesRead, warnings: applier.warnings };
+  return { rootfs: dest.root, layers: done, entries: applier.entries, bytesRead, warnings: applier.warnings, stats: { routes: applier.routes } };
 }

@@ -11,6 +11,10 @@ export type {
   ExtractOptions,
   ExtractProgress,
   ExtractResult,
+  ExtractStats,
   ExtractWarning,
   ExtractWarningCode,
+  WriteMode,
+  WriteRoutes,
+  WriteStrategy,
 } from './types.js';

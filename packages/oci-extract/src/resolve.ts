@@ -28,13 +28,6 @@ export class PathError extends Error {
   }
 }
 
-/** Thrown when resolving would look at a name that a queued file is about to take. */
-export class Busy extends Error {
-  constructor(readonly rel: string) {
-    super(`${rel} is being written`);
-  }
-}
-
 export class Resolver {
   /** Clean entry-name prefix → resolved rel path of a real directory. */
   private readonly cache = new Map<string, string>();
@@ -44,8 +37,8 @@ export class Resolver {
     readonly root: string,
     /** Called to create a missing directory (host path and rel path, byte strings). */
     private readonly makeDir: (host: string, rel: string) => void,
-    /** True for a rel path a queued file is about to take: resolving throws Busy there. */
-    private readonly busy: (rel: string) => boolean = () => false,
+    /** What to wait for before looking at `rel` (a file queued to be written there), if anything. */
+    private readonly barrier: (rel: string) => Promise<void> | undefined = () => undefined,
   ) {}
 
   /** The host path of `rel`; never longer than PATH_MAX (symlinks can make it grow). */
@@ -74,7 +67,7 @@ export class Resolver {
    * The rel path of directory `comps` (clean components). Missing directories are created when
    * `create`, else the result is undefined. Throws PathError for loops and non-directories.
    */
-  resolveDir(comps: readonly string[], create: boolean): string | undefined {
+  async resolveDir(comps: readonly string[], create: boolean): Promise<string | undefined> {
     if (comps.length === 0) return '';
     const key = comps.join('/');
     const hit = this.cache.get(key);
@@ -94,14 +87,14 @@ export class Resolver {
     const state = { links: 0 };
     let done = comps.slice(0, i).join('/');
     for (; i < comps.length; i++) {
-      if (!this.walk(stack, [comps[i]!], create, state)) return undefined;
+      if (!(await this.walk(stack, [comps[i]!], create, state))) return undefined;
       done = joinRel(done, comps[i]!);
       this.remember(done, stack.join('/'));
     }
     return stack.join('/');
   }
 
-  private walk(stack: string[], comps: readonly string[], create: boolean, state: { links: number }): boolean {
+  private async walk(stack: string[], comps: readonly string[], create: boolean, state: { links: number }): Promise<boolean> {
     for (const c of comps) {
       if (c === '' || c === '.') continue;
       if (c === '..') {
@@ -110,7 +103,8 @@ export class Resolver {
       }
       const rel = joinRel(stack.join('/'), c);
       const host = this.host(rel);
-      if (this.busy(rel)) throw new Busy(rel);
+      const wait = this.barrier(rel);
+      if (wait) await wait;
       const st = lstatSync(bytes(host), { throwIfNoEntry: false });
       if (st === undefined) {
         if (!create) return false;
@@ -122,7 +116,7 @@ export class Resolver {
         if (++state.links > MAX_LINKS) throw new PathError('loop', rel);
         const target = readlinkSync(bytes(host), { encoding: 'buffer' }).toString('latin1');
         if (target.startsWith('/')) stack.length = 0;
-        if (!this.walk(stack, target.split('/'), create, state)) return false;
+        if (!(await this.walk(stack, target.split('/'), create, state))) return false;
       } else {
         throw new PathError('notdir', rel);
       }

@@ -1,19 +1,30 @@
-// A pool of worker threads that run one program, given as source text: the program is a plain
-// function (`fn.toString()`), so the same code runs from src/ under vitest and from the ESM and
-// CJS builds, with no extra file to ship. Idle threads are unref'd (they never keep the process
-// alive) and at most `keep` are kept; a thread that failed or was left mid-task is terminated.
+// A pool of worker threads that run one program, a module of its own (src/workers/*.ts, built as
+// tsup entries into dist/workers/). Idle threads are unref'd (they never keep the process alive)
+// and at most `keep` are kept; a thread that failed or was left mid-task is terminated.
 import { Worker } from 'node:worker_threads';
+
+/**
+ * Where the built worker `name` is: next to this module once bundled (dist/index.js, dist/index.cjs
+ * through tsup's import.meta.url shim, or an ESM chunk, all in dist/). Running from src/ (vitest),
+ * this module is a .ts file and Node cannot run a TypeScript worker: the built one in dist/ is
+ * used; the test setup (test/build-workers.ts) builds it first, so it is never stale.
+ */
+export function workerUrl(name: string, here = import.meta.url): URL {
+  return here.endsWith('.ts') ? new URL(`../dist/workers/${name}.js`, here) : new URL(`./workers/${name}.js`, here);
+}
 
 export class ThreadPool {
   private readonly idle: Worker[] = [];
+  /** Threads handed out and not given back. */
+  private readonly busy = new Set<Worker>();
 
-  /**
-   * `program(require, ...args)` runs in each thread; it must use nothing from its module's scope.
-   * `args` are JSON values.
-   */
+  /** For tests only: called with each thread handed out (e.g. to terminate it mid-layer). */
+  onTake: ((w: Worker) => void) | undefined;
+
+  /** `name`: the worker module (dist/workers/<name>.js); `workerData`: its start-up data. */
   constructor(
-    private readonly program: string,
-    private readonly args: () => unknown[],
+    private readonly name: string,
+    private readonly workerData: () => unknown = () => undefined,
     private readonly keep = 2,
   ) {}
 
@@ -21,11 +32,14 @@ export class ThreadPool {
   take(): Worker {
     const w = this.idle.pop() ?? this.start();
     w.ref();
+    this.busy.add(w);
+    this.onTake?.(w);
     return w;
   }
 
   /** Back to the pool when `reusable` (and there is room), else terminated. */
   give(w: Worker, reusable: boolean): void {
+    this.busy.delete(w);
     if (reusable && this.idle.length < this.keep) {
       w.unref();
       this.idle.push(w);
@@ -34,12 +48,14 @@ export class ThreadPool {
     }
   }
 
+  /** Threads handed out now (tests: none may be left after an extraction). */
+  get inUse(): number {
+    return this.busy.size;
+  }
+
   private start(): Worker {
-    const args = this.args().map((a) => JSON.stringify(a));
-    // import() works whether the eval'd text runs as a script or (`--input-type=module`) a module;
-    // the program gets a `require` made in the thread.
-    const source = `import('node:module').then((m) => (${this.program})(m.createRequire(process.cwd() + '/')${args.map((a) => `, ${a}`).join('')}));`;
-    const w = new Worker(source, { eval: true, execArgv: [], stdout: false, stderr: false });
+    // execArgv: none of the parent's flags (a test runner's loaders) apply to the worker.
+    const w = new Worker(workerUrl(this.name), { workerData: this.workerData(), execArgv: [], stdout: false, stderr: false });
     w.once('exit', () => {
       const i = this.idle.indexOf(w);
       if (i >= 0) this.idle.splice(i, 1);

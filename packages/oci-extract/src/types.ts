@@ -1,8 +1,10 @@
 // Public option, progress, warning and result types.
 import type { IdMap } from './idmap.js';
 import type { Compression } from './decompress.js';
+import type { WriteRoutes, WriteStrategy } from './write-strategy.js';
 
 export type { Compression };
+export type { WriteMode, WriteRoutes, WriteStrategy } from './write-strategy.js';
 
 export type ExtractWarningCode =
   /** Not running as root: owners are not applied (once per extraction). */
@@ -42,6 +44,14 @@ export interface CommonOptions {
   signal?: AbortSignal;
   onProgress?: (progress: ExtractProgress) => void;
   onWarning?: (warning: ExtractWarning) => void;
+  /** How small files are written (for benchmarks and tests; the default 'auto' picks per file
+   * system). Invalid values fail with INVALID_OPTION. */
+  writeStrategy?: WriteStrategy;
+}
+
+export interface ExtractStats {
+  /** Small files (≤ 1 MiB) and hardlinks queued behind them, by where they were written. */
+  routes: WriteRoutes;
 }
 
 export type ExtractOptions = CommonOptions;
@@ -62,6 +72,7 @@ export interface ApplyLayerResult {
   /** Bytes read from `tarStream`. */
   bytesRead: number;
   warnings: ExtractWarning[];
+  stats: ExtractStats;
 }
 
 export interface ExtractedLayer {
@@ -78,4 +89,5 @@ export interface ExtractResult {
   entries: number;
   bytesRead: number;
   warnings: ExtractWarning[];
+  stats: ExtractStats;
 }

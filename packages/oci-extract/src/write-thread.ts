@@ -6,91 +6,17 @@
 // they save, and a message that wakes a sleeping thread costs ~0.1 ms on a VM.
 // The same contract as FileJobs: only *creating a file at a name known to be free, in a directory
 // known to be real* is deferred; every other change to the namespace first waits for the files in
-// flight that it could touch (see Applier), so effects still happen in archive order. The thread
-// runs a batch's files in order and stops at the first failure; later batches are skipped.
+// flight that it could touch (see rootfs-writer.ts), so effects still happen in archive order. The thread
+// runs a batch's files in order and stops at the first failure; later batches are skipped
+// (workers/write-worker.ts; the batch layout is workers/write-layout.ts).
 import type { Worker } from 'node:worker_threads';
-import { SMALL_FILE, type FileJob } from './file-jobs.js';
+import type { FileJob } from './write-file.js';
 import { threadFailure } from './errors.js';
 import { ThreadPool } from './thread-pool.js';
+import { BATCH_FILES, FIELDS, FLUSH_BYTES, Field, SLOTS, SLOT_BYTES, type FromWriter, type ToWriter } from './workers/write-layout.js';
 
-const BATCH_FILES = 256;
-/** A batch is sent once its bodies reach this size. */
-const FLUSH_BYTES = 512 * 1024;
-/** A slot holds any one file (a body of up to SMALL_FILE, and paths); a file that does not fit
- * after the others sends the batch first. */
-const SLOT_BYTES = SMALL_FILE + 64 * 1024;
-/** Slots, so batches in flight at most: bounds memory and how far the thread lags behind. */
-const SLOTS = 4;
-/**
- * Per file, numbers in the batch's Float64Array: where its path, hardlink source (length 0 for a
- * file) and body are in the batch buffer, then open flags, create mode, uid and gid (-1: no
- * chown), chmod mode (-1: none), atime, mtime. Binary, not objects: nothing per file to clone.
- */
-const FIELDS = 13;
-
-type ToThread = { op: 'batch'; id: number; slot: number; count: number } | { op: 'reset'; data: SharedArrayBuffer; meta: SharedArrayBuffer };
-type FromThread =
-  | { op: 'done'; id: number; ns: number }
-  | { op: 'error'; id: number; index: number; code: string; errno: number; syscall: string; message: string };
-
-/** The worker's program, sent as source text: it uses nothing from this module's scope. */
-function threadMain(load: (id: string) => unknown, fields: number, slotBytes: number, batchFiles: number): void {
-  const { parentPort } = load('node:worker_threads') as typeof import('node:worker_threads');
-  const fs = load('node:fs') as typeof import('node:fs');
-  const port = parentPort;
-  if (!port) return;
-  let failed = false;
-  // fs turns negative numeric times into "now"; a numeric string keeps them (see times.ts).
-  const time = (t: number): number | string => (t < 0 ? String(t) : t);
-  let data: Buffer<ArrayBufferLike> = Buffer.alloc(0);
-  let numbers: Float64Array<ArrayBufferLike> = new Float64Array(0);
-  port.on('message', (m: ToThread) => {
-    if (m.op === 'reset') {
-      failed = false;
-      data = Buffer.from(m.data);
-      numbers = new Float64Array(m.meta);
-      return;
-    }
-    const started = process.hrtime.bigint();
-    const bytes = data.subarray(m.slot * slotBytes, (m.slot + 1) * slotBytes);
-    const meta = numbers.subarray(m.slot * batchFiles * fields, (m.slot + 1) * batchFiles * fields);
-    for (let i = 0; i < m.count && !failed; i++) {
-      const f = i * fields;
-      const at = (k: number): Buffer => bytes.subarray(meta[f + k]!, meta[f + k]! + meta[f + k + 1]!);
-      const host = at(0);
-      let fd = -1;
-      try {
-        if (meta[f + 3]! > 0) {
-          fs.linkSync(at(2), host);
-          continue;
-        }
-        fd = fs.openSync(host, meta[f + 6]!, meta[f + 7]!);
-        for (let off = meta[f + 4]!, end = off + meta[f + 5]!; off < end; ) off += fs.writeSync(fd, bytes, off, end - off);
-        const uid = meta[f + 8]!;
-        if (uid >= 0) fs.fchownSync(fd, uid, meta[f + 9]!);
-        const mode = meta[f + 10]!;
-        if (mode >= 0) fs.fchmodSync(fd, mode); // after chown, which clears setuid/setgid
-        fs.futimesSync(fd, time(meta[f + 11]!), time(meta[f + 12]!));
-        fs.closeSync(fd);
-      } catch (err) {
-        if (fd >= 0) {
-          try {
-            fs.closeSync(fd);
-          } catch {
-            // the first error is the one to report
-          }
-        }
-        const e = err as NodeJS.ErrnoException;
-        failed = true;
-        port.postMessage({ op: 'error', id: m.id, index: i, code: e.code ?? 'EIO', errno: e.errno ?? 0, syscall: e.syscall ?? '', message: e.message } satisfies FromThread);
-      }
-    }
-    const ns = Number(process.hrtime.bigint() - started);
-    port.postMessage({ op: 'done', id: m.id, ns } satisfies FromThread);
-  });
-}
-
-const pool = new ThreadPool(threadMain.toString(), () => [FIELDS, SLOT_BYTES, BATCH_FILES]);
+/** The writer threads (one per extraction writing small files). */
+export const writerThreads = new ThreadPool('write-worker');
 
 /** Turns a failure of the file queued for entry `path` into that entry's error. */
 export type WrapError = (err: unknown, path: string) => unknown;
@@ -168,30 +94,31 @@ export class WriteThread {
     const buf = this.slotData;
     const m = this.slotMeta;
     const f = this.count * FIELDS;
-    const put = (b: Buffer, k: number): void => {
-      m[f + k] = this.used;
-      m[f + k + 1] = b.length;
+    // `at`: the offset field; its length is the next field.
+    const put = (b: Buffer, at: number): void => {
+      m[f + at] = this.used;
+      m[f + at + 1] = b.length;
       buf.set(b, this.used);
       this.used += b.length;
     };
-    put(job.host, 0);
-    if (link) put(link, 2);
-    else m[f + 2] = m[f + 3] = 0;
-    m[f + 4] = this.used;
+    put(job.host, Field.pathAt);
+    if (link) put(link, Field.linkAt);
+    else m[f + Field.linkAt] = m[f + Field.linkLen] = 0;
+    m[f + Field.bodyAt] = this.used;
     let len = 0;
     for (const c of job.chunks) {
       buf.set(c, this.used);
       this.used += c.length;
       len += c.length;
     }
-    m[f + 5] = len;
-    m[f + 6] = job.flags;
-    m[f + 7] = job.createMode;
-    m[f + 8] = job.chown?.uid ?? -1;
-    m[f + 9] = job.chown?.gid ?? -1;
-    m[f + 10] = job.mode ?? -1;
-    m[f + 11] = job.atime;
-    m[f + 12] = job.mtime;
+    m[f + Field.bodyLen] = len;
+    m[f + Field.flags] = job.flags;
+    m[f + Field.createMode] = job.createMode;
+    m[f + Field.uid] = job.chown?.uid ?? -1;
+    m[f + Field.gid] = job.chown?.gid ?? -1;
+    m[f + Field.mode] = job.mode ?? -1;
+    m[f + Field.atime] = job.atime;
+    m[f + Field.mtime] = job.mtime;
     this.count++;
     if (wrap) (this.wraps ??= new Map()).set(this.names.length, wrap);
     this.names.push(rel);
@@ -218,6 +145,11 @@ export class WriteThread {
   private dropUnsent(): void {
     for (const n of this.names) this.forget(n);
     if (this.slot !== undefined) this.free.push(this.slot);
+    this.newBatch();
+  }
+
+  /** The batch being filled: none yet (a slot is taken by the next file). */
+  private newBatch(): void {
     this.slot = undefined;
     this.count = 0;
     this.names = [];
@@ -238,7 +170,7 @@ export class WriteThread {
     w.off('message', this.onMessage);
     w.off('error', this.onFailure);
     w.off('exit', this.onFailure);
-    pool.give(w, this.failure === undefined && !this.broken && this.sent.size === 0);
+    writerThreads.give(w, this.failure === undefined && !this.broken && this.sent.size === 0);
   }
 
   private async idle(): Promise<void> {
@@ -251,20 +183,15 @@ export class WriteThread {
     const w = this.thread();
     const id = this.nextId++;
     this.sent.set(id, { slot: this.slot, names: this.names, paths: this.paths, wraps: this.wraps });
-    w.postMessage({ op: 'batch', id, slot: this.slot, count: this.count } satisfies ToThread);
-    this.slot = undefined;
-    this.count = 0;
-    this.names = [];
-    this.paths = [];
-    this.wraps = undefined;
-    this.used = 0;
+    w.postMessage({ op: 'batch', id, slot: this.slot, count: this.count } satisfies ToWriter);
+    this.newBatch();
   }
 
   private thread(): Worker {
     if (!this.worker) {
-      const w = pool.take(); // ref'd while files are queued
+      const w = writerThreads.take(); // ref'd while files are queued
       const { dataSab, metaSab } = this.shared!;
-      w.postMessage({ op: 'reset', data: dataSab, meta: metaSab } satisfies ToThread);
+      w.postMessage({ op: 'reset', data: dataSab, meta: metaSab } satisfies ToWriter);
       w.on('message', this.onMessage);
       w.on('error', this.onFailure);
       w.on('exit', this.onFailure);
@@ -290,7 +217,7 @@ export class WriteThread {
     else this.inflight.set(rel, n - 1);
   }
 
-  private readonly onMessage = (m: FromThread): void => {
+  private readonly onMessage = (m: FromWriter): void => {
     const batch = this.sent.get(m.id);
     if (!batch) return;
     if (m.op === 'error') {

@@ -7,134 +7,22 @@
 // only writes into the OUT_BUFFERS empty buffers it was given, so a zstd bomb cannot fill memory.
 // Threads are pooled: one per concurrent layer stream, kept (unref'd) for the next layer, and
 // terminated whenever a stream ends early (failed layer, abort, source error).
-import { createRequire } from 'node:module';
-import type zstdBindingModule from 'zstd-napi/binding.js';
 import { DecompressError } from './decompress-error.js';
 import { threadFailure } from './errors.js';
 import { ThreadPool } from './thread-pool.js';
+import type { FromZstd, ToZstd } from './workers/zstd-layout.js';
 
 const OUT_SIZE = 1024 * 1024;
 const OUT_BUFFERS = 4;
 const IN_CHUNK = 256 * 1024;
 const IN_WINDOW = 1024 * 1024;
 
-type ToThread = { op: 'begin' } | { op: 'data'; chunk: Uint8Array } | { op: 'end' } | { op: 'buffer'; buf: ArrayBuffer };
-type FromThread =
-  | { op: 'out'; buf: ArrayBuffer; length: number }
-  | { op: 'consumed'; buf: ArrayBuffer; bytes: number }
-  | { op: 'done' }
-  | { op: 'error'; message: string };
-
-/**
- * The worker's program. It is sent to the thread as source text (`eval`), so it must not use
- * anything from this module's scope: `load` is a `require` made in the thread.
- */
-function threadMain(load: (id: string) => unknown, bindingPath: string): void {
-  const { parentPort } = load('node:worker_threads') as typeof import('node:worker_threads');
-  const port = parentPort;
-  if (!port) return;
-  const post = (m: FromThread, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
-  const EMPTY = new Uint8Array(0);
-  let binding: typeof zstdBindingModule | undefined;
-  let dctx: InstanceType<typeof zstdBindingModule.DCtx> | undefined;
-
-  // Per stream.
-  let queue: Uint8Array[] = [];
-  let chunk: Uint8Array = EMPTY; // the input chunk being decompressed
-  let src: Uint8Array | null = null; // what is left of it
-  let ended = false;
-  let stopped = true;
-  let free: Uint8Array[] = []; // empty output buffers given by the main thread
-  let out: Uint8Array | null = null;
-  let filled = 0;
-  let pending = false; // the last call filled the output: the context may hold more
-  let inFrame = false;
-  let empty = true;
-
-  const stop = (m: FromThread): void => {
-    if (stopped) return;
-    stopped = true;
-    post(m);
-  };
-  const flush = (): void => {
-    if (!out) return;
-    const buf = out.buffer as ArrayBuffer;
-    post({ op: 'out', buf, length: filled }, [buf]);
-    out = free.shift() ?? null;
-    filled = 0;
-  };
-  const finish = (): void => {
-    if (filled > 0) flush();
-    if (empty) stop({ op: 'error', message: 'empty stream (no zstd frame)' });
-    else if (inFrame) stop({ op: 'error', message: 'stream ended in the middle of a frame' });
-    else stop({ op: 'done' });
-  };
-  const step = (): void => {
-    while (!stopped && dctx) {
-      if (src === null && !pending) {
-        const next = queue.shift();
-        if (next === undefined) {
-          if (ended) finish();
-          return;
-        }
-        src = chunk = next;
-        if (next.length > 0) empty = false;
-      }
-      if (!out) return; // wait for an output buffer
-      const input = src ?? EMPTY;
-      let ret: number, produced: number, used: number;
-      try {
-        [ret, produced, used] = dctx.decompressStream(out.subarray(filled), input);
-      } catch (err) {
-        stop({ op: 'error', message: err instanceof Error ? err.message : String(err) });
-        return;
-      }
-      inFrame = ret !== 0;
-      filled += produced;
-      if (src !== null) {
-        if (used < input.length) src = input.subarray(used);
-        else {
-          src = null;
-          const buf = chunk.buffer as ArrayBuffer; // back to the main thread for reuse
-          post({ op: 'consumed', buf, bytes: chunk.length }, [buf]);
-        }
-      }
-      pending = filled === out.length;
-      if (pending) flush();
-    }
-  };
-
-  port.on('message', (m: ToThread) => {
-    if (m.op === 'begin') {
-      binding ??= load(bindingPath) as typeof zstdBindingModule;
-      if (dctx) dctx.reset(binding.ResetDirective.sessionOnly);
-      else dctx = new binding.DCtx();
-      queue = [];
-      chunk = EMPTY;
-      src = null;
-      ended = false;
-      stopped = false;
-      free = [];
-      out = null;
-      filled = 0;
-      pending = false;
-      inFrame = false;
-      empty = true;
-      return;
-    }
-    if (m.op === 'data') queue.push(m.chunk);
-    else if (m.op === 'end') ended = true;
-    else if (out) free.push(new Uint8Array(m.buf));
-    else out = new Uint8Array(m.buf);
-    step();
-  });
-}
-
-const pool = new ThreadPool(threadMain.toString(), () => [createRequire(import.meta.url).resolve('zstd-napi/binding.js')]);
+/** The zstd threads: one per concurrent layer stream. */
+export const zstdThreads = new ThreadPool('zstd-worker');
 
 /** A pipeline stage: zstd chunks in, decompressed 1 MiB buffers out. */
 export async function* zstdThreadStage(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const worker = pool.take();
+  const worker = zstdThreads.take();
   const ready: Buffer[] = [];
   const spare: ArrayBuffer[] = [];
   let failure: Error | undefined;
@@ -151,7 +39,7 @@ export async function* zstdThreadStage(source: AsyncIterable<Buffer>): AsyncGene
     a?.();
     b?.();
   };
-  const onMessage = (m: FromThread): void => {
+  const onMessage = (m: FromZstd): void => {
     if (m.op === 'out') ready.push(Buffer.from(m.buf, 0, m.length));
     else if (m.op === 'consumed') {
       waiting -= m.bytes;
@@ -172,7 +60,7 @@ export async function* zstdThreadStage(source: AsyncIterable<Buffer>): AsyncGene
   worker.on('message', onMessage);
   worker.on('error', onError);
   worker.on('exit', onExit);
-  const send = (m: ToThread, transfer?: ArrayBuffer[]): void => worker.postMessage(m, transfer);
+  const send = (m: ToZstd, transfer?: ArrayBuffer[]): void => worker.postMessage(m, transfer);
   // Output buffers are allocated here, not in the thread: V8 paces this thread's garbage
   // collection by what it allocates, and buffers that only arrive (transferred) would pile up.
   const giveBuffer = (): void => {
@@ -228,6 +116,6 @@ export async function* zstdThreadStage(source: AsyncIterable<Buffer>): AsyncGene
     worker.off('message', onMessage);
     worker.off('error', onError);
     worker.off('exit', onExit);
-    pool.give(worker, clean);
+    zstdThreads.give(worker, clean);
   }
 }

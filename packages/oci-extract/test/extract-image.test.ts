@@ -283,22 +283,20 @@ describe.skipIf(!isRoot)('parity with umoci raw unpack', () => {
 });
 
 describe.skipIf(!isRoot)('a full disk', () => {
-  it.each(['thread', 'sync', 'jobs'])('is NO_SPACE naming layer and destination, and the rootfs is removed (%s writes)', async (mode) => {
+  it.each(['thread', 'sync', 'pool'] as const)('is NO_SPACE naming layer and destination, and the rootfs is removed (%s writes)', async (mode) => {
     const small = join(work.path, 'small');
     mkdirSync(small);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', small]);
-    process.env.OCI_EXTRACT_WRITE_MODE = mode;
     try {
       const rootfs = join(small, 'rootfs');
       const { image } = memoryImage({ layers: [Array.from({ length: 300 }, (_, i) => file(`f${i}`, 'x'.repeat(2000)))] });
-      const err = (await extractImage(image, rootfs).catch((e: unknown) => e)) as ExtractError;
+      const err = (await extractImage(image, rootfs, { writeStrategy: { mode } }).catch((e: unknown) => e)) as ExtractError;
       expect(err).toBeInstanceOf(ExtractError);
       expect(err.code).toBe('NO_SPACE');
       expect(err.message).toContain(image.layers[0]!.digest);
       expect(err.message).toContain(rootfs);
       expect(readdirSync(small)).toEqual([]);
     } finally {
-      delete process.env.OCI_EXTRACT_WRITE_MODE;
       execFileSync('umount', [small]);
     }
   });

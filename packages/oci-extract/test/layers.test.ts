@@ -2,11 +2,12 @@
 // replacement rules, later entries winning, hardlink groups.
 import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { buildTar, compressBuffer, dir, file, hardlink, opaque, symlink, tempDir, whiteout, type TarEntry } from '@oci2lxc/fixtures';
 import { applyLayer } from '../src/index.js';
 import { layerStream, listing } from './helpers.js';
+import { RouteTally, strategyFor, type ModeName } from './write-modes.js';
 
 let work: { path: string; cleanup: () => void };
 let rootfs: string;
@@ -17,13 +18,17 @@ beforeEach(() => {
 });
 afterEach(() => work.cleanup());
 
-/** Set by the zstd modes: layers are then zstd-compressed (small files written on this thread). */
-let zstd = false;
+/** The write mode of the running suite; zstd modes compress the layers with zstd. */
+let mode: ModeName = 'auto';
+let tally = new RouteTally(mode);
 
 async function apply(layers: TarEntry[][]): Promise<string[]> {
+  const writeStrategy = strategyFor(mode);
   for (const l of layers) {
-    if (zstd) await applyLayer(Readable.from([compressBuffer(buildTar(l), 'zstd')]), rootfs, { compression: 'zstd' });
-    else await applyLayer(layerStream(l), rootfs);
+    const r = mode.startsWith('zstd')
+      ? await applyLayer(Readable.from([compressBuffer(buildTar(l), 'zstd')]), rootfs, { compression: 'zstd', writeStrategy })
+      : await applyLayer(layerStream(l), rootfs, { writeStrategy });
+    tally.add(r.stats.routes);
   }
   return listing(rootfs).filter((l) => l !== '. dir');
 }
@@ -90,20 +95,15 @@ const cases: Case[] = [
   { name: 'aufs metadata whiteouts are ignored', layers: [base, [file('.wh..wh.plnk'), file('.wh..wh.aufs')]], tree: ['a dir', 'a/lower1 file', 'a/lower2 file', 'a/sub dir', 'a/sub/deep file', 'top file'] },
 ];
 
-// 'mixed': auto mode taking the file system for slow, so small files go to the pool and (one in
-// 64) to the writer thread, and hardlinks must wait or queue behind their targets accordingly.
-// 'zstd' and 'zstd-mixed': the same with zstd layers, whose small files are written on the main
-// thread (and, when slow, on the pool).
-describe.each([{ mode: 'auto' }, { mode: 'mixed' }, { mode: 'zstd' }, { mode: 'zstd-mixed' }, { mode: 'thread' }, { mode: 'sync' }, { mode: 'jobs' }])('layer semantics (small files written $mode)', ({ mode }) => {
-  beforeEach(() => {
-    process.env.OCI_EXTRACT_WRITE_MODE = mode === 'mixed' || mode.startsWith('zstd') ? 'auto' : mode;
-    if (mode.endsWith('mixed')) process.env.OCI_EXTRACT_SLOW_FILE_NS = '0';
-    zstd = mode.startsWith('zstd');
+// Every mode (see write-modes.ts) runs these, and only uses the routes it may.
+describe.each<{ mode: ModeName }>([{ mode: 'auto' }, { mode: 'mixed' }, { mode: 'zstd' }, { mode: 'zstd-mixed' }, { mode: 'thread' }, { mode: 'sync' }, { mode: 'pool' }])('layer semantics (small files written $mode)', (m) => {
+  beforeAll(() => {
+    mode = m.mode;
+    tally = new RouteTally(m.mode);
   });
-  afterEach(() => {
-    delete process.env.OCI_EXTRACT_WRITE_MODE;
-    delete process.env.OCI_EXTRACT_SLOW_FILE_NS;
-    zstd = false;
+  afterAll(() => {
+    tally.expectUsed();
+    mode = 'auto';
   });
 
   it.each(cases)('$name', async (c) => {

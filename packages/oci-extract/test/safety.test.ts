@@ -4,10 +4,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dir, fifo, file, hardlink, opaque, symlink, tempDir, whiteout, type TarEntry } from '@oci2lxc/fixtures';
 import { applyLayer, ExtractError } from '../src/index.js';
 import { layerStream, snapshot } from './helpers.js';
+import { RouteTally, strategyFor, type ModeName } from './write-modes.js';
 
 let work: { path: string; cleanup: () => void };
 let host: string;
@@ -73,17 +74,11 @@ const cases: Case[] = [
   { name: 'file then directory through it', layers: [[file('f', 'x'), file('f/g', 'y')]], error: 'NOT_A_DIRECTORY' },
 ];
 
-// 'mixed': auto mode taking the file system for slow, so small files go to the pool and (one in
-// 64) to the writer thread, and hardlinks must wait or queue behind their targets accordingly.
-describe.each([{ mode: 'auto' }, { mode: 'mixed' }, { mode: 'thread' }, { mode: 'sync' }, { mode: 'jobs' }])('no entry reaches outside the rootfs (small files written $mode)', ({ mode }) => {
-  beforeEach(() => {
-    process.env.OCI_EXTRACT_WRITE_MODE = mode === 'mixed' ? 'auto' : mode;
-    if (mode === 'mixed') process.env.OCI_EXTRACT_SLOW_FILE_NS = '0';
-  });
-  afterEach(() => {
-    delete process.env.OCI_EXTRACT_WRITE_MODE;
-    delete process.env.OCI_EXTRACT_SLOW_FILE_NS;
-  });
+// Every mode (see write-modes.ts) runs these, and only uses the routes it may.
+describe.each<{ mode: ModeName }>([{ mode: 'auto' }, { mode: 'mixed' }, { mode: 'thread' }, { mode: 'sync' }, { mode: 'pool' }])('no entry reaches outside the rootfs (small files written $mode)', ({ mode }) => {
+  const writeStrategy = strategyFor(mode);
+  const tally = new RouteTally(mode);
+  afterAll(() => tally.expectUsed());
 
   it.each(cases)('$name', async (c) => {
     const before = snapshot(work.path);
@@ -91,7 +86,7 @@ describe.each([{ mode: 'auto' }, { mode: 'mixed' }, { mode: 'thread' }, { mode: 
     const xattrsBefore = execFileSync('getfattr', ['--absolute-names', '-R', '-d', '-h', '-m', '-', host], { encoding: 'utf8' });
     let error: unknown;
     try {
-      for (const l of c.layers) await applyLayer(layerStream(typeof l === 'function' ? l(host) : l), rootfs);
+      for (const l of c.layers) tally.add((await applyLayer(layerStream(typeof l === 'function' ? l(host) : l), rootfs, { writeStrategy })).stats.routes);
     } catch (err) {
       error = err;
     }
@@ -115,14 +110,14 @@ describe.each([{ mode: 'auto' }, { mode: 'mixed' }, { mode: 'thread' }, { mode: 
   });
 
   it('a hardlink to an escaping symlink stays a symlink', async () => {
-    await applyLayer(layerStream([symlink('s', `${host}/secret`), hardlink('h', 's')]), rootfs);
+    await applyLayer(layerStream([symlink('s', `${host}/secret`), hardlink('h', 's')]), rootfs, { writeStrategy });
     expect(lstatSync(join(rootfs, 'h')).isSymbolicLink()).toBe(true);
     expect(readlinkSync(join(rootfs, 'h'))).toBe(`${host}/secret`);
     expect(readFileSync(join(host, 'secret'), 'utf8')).toBe('do not touch\n');
   });
 
   it('writes through a symlinked parent land inside the rootfs', async () => {
-    await applyLayer(layerStream([symlink('etc', '/real/etc'), file('etc/passwd', 'root')]), rootfs);
+    tally.add((await applyLayer(layerStream([symlink('etc', '/real/etc'), file('etc/passwd', 'root')]), rootfs, { writeStrategy })).stats.routes);
     expect(readFileSync(join(rootfs, 'real/etc/passwd'), 'utf8')).toBe('root');
     expect(readdirSync(rootfs).sort()).toEqual(['etc', 'real']);
   });

@@ -56,17 +56,15 @@ describe('streams', () => {
     expect(existsSync(join(rootfs, 'after'))).toBe(false);
   });
 
-  it.each(['thread', 'sync', 'jobs', 'auto'])('writes small bodies split over many chunks whole (%s writes)', async (mode) => {
+  it.each(['thread', 'sync', 'pool', 'auto'] as const)('writes small bodies split over many chunks whole (%s writes)', async (mode) => {
     // 1000-byte chunks split most bodies into several pieces (written with one writev).
     const sizes = [0, 1, 999, 1000, 1001, 4096, 70_000, 1024 * 1024];
     const bodies = sizes.map((n, i) => Buffer.from(Array.from({ length: n }, (_, j) => (i * 31 + j * 7) & 0xff)));
     const entries = bodies.map((b, i) => file(`f${i}`, b, { mode: i % 2 ? 0o4755 : 0o600, mtime: 1_600_000_000 + i }));
-    process.env.OCI_EXTRACT_WRITE_MODE = mode;
-    try {
-      await applyLayer(layerStream(entries, 1000), rootfs);
-    } finally {
-      delete process.env.OCI_EXTRACT_WRITE_MODE;
-    }
+    const { routes } = (await applyLayer(layerStream(entries, 1000), rootfs, { writeStrategy: { mode } })).stats;
+    expect(routes.thread + routes.sync + routes.pool).toBe(sizes.length); // all ≤ 1 MiB: small files
+    if (mode !== 'auto') expect(routes[mode]).toBe(sizes.length);
+    else expect(routes.sync).toBe(0);
     bodies.forEach((b, i) => {
       const p = join(rootfs, `f${i}`);
       expect(readFileSync(p).equals(b)).toBe(true);
