@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openImageArchive, parsePlatform, type Image, type ImageArchive } from '@oci2lxc/oci-tar-image';
-import { BlobCache, defaultCacheDir, openRegistry, parseReference, registryCause, type ImageReference } from '@oci2lxc/oci-registry';
+import { BlobCache, defaultCacheDir, openRegistry, parseReference, type ImageReference } from '@oci2lxc/oci-registry';
 import { CliError, UsageError } from './errors.js';
 
 export interface Selection {
@@ -90,11 +90,6 @@ export async function withImage<T>(path: string, sel: Selection, fn: (image: Ima
       ...(sel.ref !== undefined ? { ref: sel.ref } : {}),
     });
     return await fn(image, archive);
-  } catch (err) {
-    // Extraction wraps a failed layer stream (CORRUPT_LAYER); the registry's own error says more.
-    const cause = registryCause(err);
-    if (cause && err !== cause && (err as { code?: unknown }).code === 'CORRUPT_LAYER') throw cause;
-    throw err;
   } finally {
     await archive.close();
   }
