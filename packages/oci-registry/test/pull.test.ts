@@ -2,12 +2,13 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dir, file, hostPlatform, symlink, writeArchive } from '@oci2lxc/fixtures';
+import { dir, file, hostPlatform, symlink, writeArchive, type ArchiveSpec } from '@oci2lxc/fixtures';
 import { openImageArchive } from '@oci2lxc/oci-tar-image';
 import { extractImage } from '@oci2lxc/oci-extract';
 import { BlobCache, openRegistry, RegistryError } from '../src/index.js';
 import { push, startRegistry, type TestRegistry } from './registry.js';
 import { snapshot } from './tree.js';
+import { pushBuilt } from './upload.js';
 
 let reg: TestRegistry;
 let work: string;
@@ -120,6 +121,51 @@ describe('pull from a local Distribution registry', () => {
       expect(tree).toEqual(theirs);
     } finally {
       await byDigest.close();
+    }
+  });
+
+  it('Docker v2 manifest list (Docker-typed manifests, pushed as built) by tag and by digest, platform chosen', async () => {
+    const spec: ArchiveSpec = {
+      multiPlatformRef: 'dlist',
+      dockerMediaTypes: true,
+      images: [
+        { platform: host, layers: [[file('which', 'host')], [dir('etc'), file('etc/os-release', 'ID=host\n')]], config: { Cmd: ['/which-host'] } },
+        { platform: other, layers: [[file('which', 'other')], [file('only-other', 'o')]], config: { Cmd: ['/which-other'] } },
+      ],
+    };
+    const built = writeArchive(spec, join(work, 'dlist.tar'));
+    const { indexDigest, indexType } = await pushBuilt(`http://${reg.host}`, 'dlist', '1', built);
+    expect(indexType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+    const hostDigest = built.images[0]!.manifestDigest;
+    const otherDigest = built.images[1]!.manifestDigest;
+    for (const ref of [`${reg.host}/dlist:1`, `${reg.host}/dlist@${indexDigest}`]) {
+      const archive = await openRegistry(ref);
+      try {
+        expect(archive.digest).toBe(indexDigest);
+        // What the registry serves for the reference is the Docker list itself, not a conversion.
+        expect((await archive.client.fetchManifest(indexDigest)).mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+        expect(archive.images.map((i) => [i.manifestDigest, i.mediaType])).toEqual([
+          [hostDigest, 'application/vnd.docker.distribution.manifest.v2+json'],
+          [otherDigest, 'application/vnd.docker.distribution.manifest.v2+json'],
+        ]);
+        const mine = await archive.selectImage();
+        expect(mine.manifestDigest).toBe(hostDigest);
+        expect(mine.manifestMediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+        expect(mine.layers.map((l) => l.mediaType)).toEqual(['application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.docker.image.rootfs.diff.tar.gzip']);
+        expect(mine.config.config?.Cmd).toEqual(['/which-host']);
+        const mineTree = await extractFrom(mine, `dlist-host-${Math.random().toString(36).slice(2)}`);
+        expect(mineTree).toEqual(await fromArchive(join(work, 'dlist.tar'), `${host.os}/${host.architecture}`));
+        expect(mineTree['etc/os-release']).toMatch(/^file /);
+        expect(mineTree['only-other']).toBeUndefined();
+        const theirs = await archive.selectImage({ platform: `${other.os}/${other.architecture}` });
+        expect(theirs.manifestDigest).toBe(otherDigest);
+        expect(theirs.config.config?.Cmd).toEqual(['/which-other']);
+        const theirTree = await extractFrom(theirs, `dlist-other-${Math.random().toString(36).slice(2)}`);
+        expect(theirTree).toEqual(await fromArchive(join(work, 'dlist.tar'), `${other.os}/${other.architecture}`));
+        expect(theirTree['only-other']).toMatch(/^file /);
+      } finally {
+        await archive.close();
+      }
     }
   });
 
