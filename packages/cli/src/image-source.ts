@@ -31,7 +31,8 @@ export const registryHelp = `Image: an archive path, or a registry reference (ng
 docker://host:5000/app) pulled directly, layers streamed into the rootfs:
   --cache DIR              blob cache (default /var/cache/oci2lxc as root, else
                            $XDG_CACHE_HOME/oci2lxc); --no-cache: none
-  --insecure-registry H    allow plain HTTP for registry H (host[:port]); repeatable`;
+  --insecure-registry H    registry H (host[:port]) without TLS verification, or plain
+                           HTTP; repeatable`;
 
 /** The Selection of a command's parsed flags. */
 export function selectionOf(values: {

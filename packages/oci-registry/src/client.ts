@@ -8,7 +8,7 @@ import { Authenticator } from './auth.js';
 import { lookupCredentials, type Credentials } from './auth-config.js';
 import { RegistryError } from './errors.js';
 import { formatReference, isLoopback, registryHost, type ImageReference } from './reference.js';
-import { describeNetworkError, readCapped, registryErrorText, Transport, type TransportOptions } from './transport.js';
+import { certificateErrorCode, describeNetworkError, readCapped, registryErrorText, Transport, untrustedCertificate, type TransportOptions } from './transport.js';
 
 /** Manifests larger than this are refused unread (as containerd and Distribution do). */
 export const MAX_MANIFEST_SIZE = 4 * 1024 * 1024;
@@ -22,8 +22,6 @@ const SCHEMA1_TYPES = new Set([
 export const MANIFEST_ACCEPT = [MediaTypes.ociIndex, MediaTypes.ociManifest, MediaTypes.dockerManifestList, MediaTypes.dockerManifest].join(', ');
 
 export interface RegistryClientOptions extends TransportOptions {
-  /** Registries (`host` or `host:port`) that may be reached over plain HTTP. Loopback always may. */
-  insecureRegistries?: readonly string[];
   /** Credentials to use instead of looking them up in the auth files. */
   credentials?: Credentials;
   /** Auth files to search (default: `defaultAuthFiles()`). */
@@ -83,15 +81,20 @@ export class RepositoryClient {
     this.#base ??= (async () => {
       const host = registryHost(this.ref.registry);
       const path = `/v2/${this.ref.repository}/`;
-      if (this.#plainHttpAllowed()) return new URL(`http://${host}${path}`);
+      if (this.ref.plainHttp) return new URL(`http://${host}${path}`);
       const https = new URL(`https://${host}${path}`);
-      if (!isLoopback(host)) return https;
-      // Docker's rule for loopback registries: HTTPS when it answers, else plain HTTP.
+      const insecure = this.#plainHttpAllowed();
+      if (!insecure && !isLoopback(host)) return https;
+      // Docker's rule for loopback registries: HTTPS when it answers, else plain HTTP. A server
+      // that does speak TLS but with a certificate we do not trust is an error, not a reason to
+      // drop to plain HTTP (that would turn a failed verification into no verification).
       try {
         const res = await this.transport.send(new URL(`https://${host}/v2/`), { subject: host });
         await res.body?.cancel().catch(() => undefined);
         return https;
-      } catch {
+      } catch (err) {
+        // An insecure registry's certificate is not checked (the transport knows the list).
+        if (!insecure && certificateErrorCode(err) !== undefined) throw untrustedCertificate(host, formatReference(this.ref), err);
         return new URL(`http://${host}${path}`);
       }
     })();

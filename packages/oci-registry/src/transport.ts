@@ -21,6 +21,12 @@ export interface TransportOptions {
   ca?: string;
   /** A dispatcher of your own (tests, custom TLS); replaces the proxy and CA handling. */
   dispatcher?: Dispatcher;
+  /**
+   * Registries (`host` or `host:port`) whose HTTPS certificate is not verified (as Docker's
+   * insecure registries; the client also allows them plain HTTP). Never applied to other hosts,
+   * such as a token server or a blob redirect target.
+   */
+  insecureRegistries?: readonly string[];
   userAgent?: string;
   signal?: AbortSignal;
   /** Per-request timeout for the response headers and each body read (default 60 s). */
@@ -99,17 +105,53 @@ export function describeNetworkError(err: unknown): string {
   return [...new Set(parts)].join(': ');
 }
 
+/**
+ * The TLS verification failure behind `err` (Node's/OpenSSL's code, e.g.
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID), or undefined. Not retried: a
+ * certificate does not become trusted by asking again.
+ */
+export function certificateErrorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 6 && e instanceof Error; i++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME_MISMATCH|ALTNAME/.test(code)) return code;
+    e = e.cause;
+  }
+  return undefined;
+}
+
+/** INSECURE_REGISTRY for a server whose certificate is not trusted, naming the host and the ways out. */
+export function untrustedCertificate(host: string, subject: string, err: unknown): RegistryError {
+  return new RegistryError(
+    'INSECURE_REGISTRY',
+    `${subject}: the TLS certificate of ${host} is not trusted (${describeNetworkError(err)}); add its CA to the system store or NODE_EXTRA_CA_CERTS, or, to skip verification, --insecure-registry ${host}`,
+    { subject, cause: err },
+  );
+}
+
 export class Transport {
   readonly dispatcher: Dispatcher;
   readonly retries: number;
   readonly #options: TransportOptions;
   readonly #ownDispatcher: boolean;
+  readonly #insecureHosts: Set<string>;
+  #unverified: Dispatcher | undefined;
 
   constructor(options: TransportOptions = {}) {
     this.#options = options;
     this.retries = options.retries ?? 4;
     this.#ownDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? makeDispatcher(options);
+    this.#insecureHosts = new Set((options.insecureRegistries ?? []).flatMap((r) => [r, r === 'docker.io' ? 'registry-1.docker.io' : r]));
+  }
+
+  /** The dispatcher for `url`: one that skips certificate checks only for an insecure registry's HTTPS. */
+  #dispatcherFor(url: URL): Dispatcher {
+    if (url.protocol !== 'https:' || this.#options.dispatcher !== undefined) return this.dispatcher;
+    if (!this.#insecureHosts.has(url.host) && !this.#insecureHosts.has(`${url.hostname}:443`)) return this.dispatcher;
+    const timeout = this.#options.timeoutMs ?? 60_000;
+    this.#unverified ??= new Agent({ headersTimeout: timeout, bodyTimeout: timeout, connect: { rejectUnauthorized: false } });
+    return this.#unverified;
   }
 
   get signal(): AbortSignal | undefined {
@@ -141,7 +183,7 @@ export class Transport {
         method: o.method ?? 'GET',
         headers,
         redirect: 'manual',
-        dispatcher: this.dispatcher,
+        dispatcher: this.#dispatcherFor(current),
         ...(this.#options.signal ? { signal: this.#options.signal } : {}),
       });
       const location = res.headers.get('location');
@@ -179,6 +221,7 @@ export class Transport {
       } catch (err) {
         if (err instanceof RegistryError) throw err;
         if (isAbort(err, this.#options.signal)) throw new RegistryError('ABORTED', `${o.subject}: aborted`, { subject: o.subject, cause: err });
+        if (certificateErrorCode(err) !== undefined) throw untrustedCertificate(url.host, o.subject, err);
         if (attempt < this.retries) {
           await this.wait(this.backoff(attempt));
           continue;
@@ -219,6 +262,7 @@ export class Transport {
 
   async close(): Promise<void> {
     if (this.#ownDispatcher) await this.dispatcher.close().catch(() => undefined);
+    await this.#unverified?.close().catch(() => undefined);
   }
 }
 

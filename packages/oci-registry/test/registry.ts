@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { createHash, createSign, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,13 +96,29 @@ function tokenServer(keyPem: string, certDer: Buffer, users: Users, anonymousPul
   });
 }
 
-async function waitReady(port: number, child: ChildProcess, log: () => string): Promise<boolean> {
+/** Status of GET /v2/ over HTTPS, trusting only `ca` (readiness probe of a TLS registry). */
+function httpsStatus(port: number, ca: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet({ host: '127.0.0.1', port, path: '/v2/', ca }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
+}
+
+async function waitReady(port: number, child: ChildProcess, log: () => string, tls: RegistryTls | undefined): Promise<boolean> {
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) return false;
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/v2/`);
-      await res.arrayBuffer();
-      if (res.status === 200 || res.status === 401) return true;
+      let status: number;
+      if (tls) status = await httpsStatus(port, readFileSync(tls.caFile, 'utf8'));
+      else {
+        const res = await fetch(`http://127.0.0.1:${port}/v2/`);
+        await res.arrayBuffer();
+        status = res.status;
+      }
+      if (status === 200 || status === 401) return true;
     } catch {
       // not yet listening
     }
@@ -110,7 +127,26 @@ async function waitReady(port: number, child: ChildProcess, log: () => string): 
   throw new Error(`docker-registry did not start: ${log()}`);
 }
 
-export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<TestRegistry> {
+/** A server certificate for 127.0.0.1 and the CA that signed it (PEM files). */
+export interface RegistryTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** A throwaway CA and a server certificate for 127.0.0.1/localhost signed by it, made by openssl in `dir`. */
+export function makeTestCa(dir: string): RegistryTls {
+  const p = (n: string): string => join(dir, n);
+  const ssl = (args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+  ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '2', '-subj', '/CN=oci2lxc test CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=127.0.0.1']);
+  writeFileSync(p('server.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  ssl(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.pem'), '-days', '2', '-extfile', p('server.ext')]);
+  return { caFile: p('ca.pem'), certFile: p('server.pem'), keyFile: p('server.key') };
+}
+
+export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, opts: { tls?: RegistryTls } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'oci2lxc-registry-'));
   const tokenRequests: TestRegistry['tokenRequests'] = [];
   let token: Server | undefined;
@@ -131,12 +167,12 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
   }
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const config = `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`;
+    const config = `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${opts.tls ? `  tls:\n    certificate: ${opts.tls.certFile}\n    key: ${opts.tls.keyFile}\n` : ''}${authYaml}`;
     writeFileSync(join(dir, 'config.yml'), config);
     const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    if (await waitReady(port, child, () => stderr)) {
+    if (await waitReady(port, child, () => stderr, opts.tls)) {
       return {
         host: `127.0.0.1:${port}`,
         port,
