@@ -1,18 +1,26 @@
 // Registry references wherever an archive is accepted: a real Distribution registry on loopback.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxLayer, file, writeArchive } from '@oci2lxc/fixtures';
+import { busyboxLayer, dir, file, writeArchive } from '@oci2lxc/fixtures';
 import { push, sha256, startRegistry, type TestRegistry } from '../../oci-registry/test/registry.js';
 import { startProxy, type FaultyProxy } from '../../oci-registry/test/proxy.js';
 import { snapshot } from '../../oci-registry/test/tree.js';
-import { bin, isRoot, runCli, type CliResult } from './run-cli.js';
+import { bin, isRoot, runCli, templateBin, type CliResult } from './run-cli.js';
+import { recorderScript, startAndRecord } from './recorder.js';
+
+const lxcAvailable = spawnSync('lxc-start', ['--version']).status === 0 && existsSync('/bin/busybox');
 
 function runCliAsync(args: string[]): Promise<CliResult> {
+  return spawnAsync(process.execPath, [bin, ...args]);
+}
+
+/** A child run without blocking this process (the faulty proxy answers from here). */
+function spawnAsync(cmd: string, args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -168,5 +176,43 @@ describe('a registry reference instead of an archive', () => {
     expect(r.status).toBe(0);
     expect(readFileSync(join(lxcpath, name, 'config'), 'utf8')).toMatch(new RegExp(`from ${ref.replace(/[.]/g, '\\.')}`));
     expect(readFileSync(join(lxcpath, name, 'rootfs', 'srv', 'more'), 'utf8')).toBe('y');
+  });
+
+  it.skipIf(!isRoot || !lxcAvailable)('lxc-create -t with a reference makes a container that runs the image; a second one comes from the cache', async () => {
+    const archive = join(work, 'recorder.tar');
+    const config = { Entrypoint: ['/usr/local/bin/record', 'a b'], Cmd: ['c'], Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'SPACED=x  y'], WorkingDir: '/srv' };
+    const extra = [dir('usr'), dir('usr/local'), dir('usr/local/bin'), file('usr/local/bin/record', recorderScript, { mode: 0o755 }), dir('out', { mode: 0o777 }), dir('srv')];
+    writeArchive({ images: [{ ref: 'latest', config, layers: [busyboxLayer(), extra] }] }, archive);
+    await push(reg, `oci-archive:${archive}`, 'team/recorder:1');
+    const templateRef = `${proxy.host}/team/recorder:1`;
+    const lxcpath = join(work, 'lxc-template');
+    mkdirSync(lxcpath, { recursive: true });
+    const base = join(work, 'template-base.conf');
+    writeFileSync(base, 'lxc.net.0.type = empty\n');
+    const cache = join(work, 'cache-template');
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const create = (name: string): Promise<CliResult> =>
+      spawnAsync('lxc-create', ['-n', name, '-P', lxcpath, '-f', base, '-t', templateBin, '--', '--archive', templateRef, '--cache', cache, '--quiet']);
+    const blobRequests = (): string[] => proxy.log.filter((r) => r.url.includes('/blobs/')).map((r) => r.url);
+
+    proxy.reset();
+    const first = await create(`tpl-a-${suffix}`);
+    expect(first.status, `${first.stdout}\n${first.stderr}`).toBe(0);
+    expect(blobRequests().length).toBe(3); // config + 2 layers, from the registry
+    expect(readFileSync(join(lxcpath, `tpl-a-${suffix}`, 'config'), 'utf8')).toMatch(new RegExp(`template: ${templateRef.replace(/[.]/g, '\\.')}`));
+
+    proxy.reset();
+    const name = `tpl-b-${suffix}`;
+    const second = await create(name);
+    expect(second.status, `${second.stdout}\n${second.stderr}`).toBe(0);
+    expect(proxy.log.some((r) => r.url.includes('/manifests/'))).toBe(true); // the tag is still resolved
+    expect(blobRequests()).toEqual([]); // every blob from the cache
+
+    const seen = startAndRecord(name, lxcpath, work);
+    expect(seen.argv[0]).toBe('/bin/sh');
+    expect(seen.argv.slice(1)).toEqual([...config.Entrypoint, ...config.Cmd]);
+    expect(seen.env).toEqual(expect.arrayContaining(config.Env));
+    expect(seen.cwd).toBe('/srv');
+    expect(seen.uid).toBe('0');
   });
 });
