@@ -34,6 +34,8 @@ export interface ApplierConfig {
   onWarning?: (w: ExtractWarning) => void;
   /** How small files are written (default: 'auto'). */
   writeStrategy?: Required<WriteStrategy>;
+  /** The root was empty before the first layer: only what this applier made is there. */
+  freshRoot?: boolean;
 }
 
 
@@ -47,7 +49,7 @@ export class Applier {
   private readonly rootBytes: string;
   private readonly resolver: Resolver;
   private readonly dirs = new DirMetaTree();
-  private readonly xattrs = new XattrBatch();
+  private readonly xattrs: XattrBatch;
   /** Every file system effect (and the write-behind of small files) goes through it. */
   private readonly fs: RootfsWriter;
   /** Directories this layer created: a name in one that the layer did not write is free. */
@@ -77,6 +79,7 @@ export class Applier {
 
   constructor(private readonly cfg: ApplierConfig) {
     this.root = cfg.root;
+    this.xattrs = new XattrBatch(cfg.freshRoot ?? false);
     this.fs = new RootfsWriter(
       cfg.writeStrategy ?? writeStrategy(undefined),
       (err, path) => this.wrap(err, path),
@@ -225,6 +228,8 @@ export class Applier {
       if (st) await this.fs.remove(rel, host, st);
       this.fs.mkdir(host, 0o700); // final mode at the very end
       this.madeDir(rel, hb);
+    } else if (!this.fresh.has(rel)) {
+      this.xattrs.clearExisting(rel); // the entry's attributes replace the directory's
     }
     if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
     this.dirs.set(rel, { mode: e.mode, atime: e.atime, mtime: e.mtime });
@@ -237,6 +242,7 @@ export class Applier {
     const ids = this.ids(e, path);
     if (this.shouldChown(ids)) await this.fs.lchown('', this.rootBytes, ids.uid, ids.gid);
     this.dirs.set('', { mode: e.mode, atime: e.atime, mtime: e.mtime });
+    this.xattrs.clearExisting('');
     this.setXattrs('', e, path);
   }
 
@@ -430,6 +436,7 @@ export class Applier {
     chmodSync(hb, 0o755);
     if (this.isRoot && this.implicitIds) lchownSync(hb, this.implicitIds.uid, this.implicitIds.gid);
     this.dirs.forget(rel);
+    this.xattrs.clearExisting(rel); // an implicit directory has none
   }
 
   private makeImplicitDir(host: string, rel: string): void {
@@ -471,7 +478,7 @@ export class Applier {
 
   private setXattrs(rel: string, e: TarEntryInfo, path: string): void {
     if (e.xattrs.size === 0) {
-      this.xattrs.drop(rel);
+      this.xattrs.set(rel, e.xattrs); // none: an earlier entry's pending ones are dropped
       return;
     }
     let attrs = e.xattrs;
