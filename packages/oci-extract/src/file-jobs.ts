@@ -71,7 +71,7 @@ export class PoolSink implements FileSink {
     this.check();
     this.inflight.add(rel);
     this.submitted++;
-    runJob(poolOps, { ...job, chunks: compact(job.chunks) }, (err) => {
+    runJob(poolOps, job, (err) => {
       if (err) this.failure ??= wrap ? wrap(err) : this.wrapError(err, path);
       this.inflight.delete(rel);
       this.slotWaiters.shift()?.();
@@ -100,20 +100,4 @@ export class PoolSink implements FileSink {
 
   /** Nothing to release (the libuv pool is Node's own). */
   close(): void {}
-}
-
-/**
- * The body as one buffer of its own when its chunks are views into larger decompressed chunks
- * (the tar reader's views: 1 MiB of gunzip output each): a job in flight would otherwise keep
- * every chunk its body touches alive, up to MAX_JOBS MiB plus the garbage V8 then keeps around
- * (measured: small-zstd on a slow disk peaked at 160–178 MiB instead of ~120).
- */
-function compact(chunks: Buffer[]): Buffer[] {
-  let len = 0;
-  let backing = 0;
-  for (const c of chunks) {
-    len += c.length;
-    backing += c.buffer.byteLength;
-  }
-  return backing > 2 * len + 8192 ? [Buffer.concat(chunks, len)] : chunks;
 }
