@@ -34,6 +34,8 @@ export interface ApplierConfig {
   onWarning?: (w: ExtractWarning) => void;
   /** How small files are written (default: 'auto'). */
   writeStrategy?: Required<WriteStrategy>;
+  /** The root was empty before the first layer: only what this applier made is there. */
+  freshRoot?: boolean;
 }
 
 
@@ -47,7 +49,7 @@ export class Applier {
   private readonly rootBytes: string;
   private readonly resolver: Resolver;
   private readonly dirs = new DirMetaTree();
-  private readonly xattrs = new XattrBatch();
+  private readonly xattrs: XattrBatch;
   /** Every file system effect (and the write-behind of small files) goes through it. */
   private readonly fs: RootfsWriter;
   /** Directories this layer created: a name in one that the layer did not write is free. */
@@ -77,6 +79,7 @@ export class Applier {
 
   constructor(private readonly cfg: ApplierConfig) {
     this.root = cfg.root;
+    this.xattrs = new XattrBatch(cfg.freshRoot ?? false);
     this.fs = new RootfsWriter(
       cfg.writeStrategy ?? writeStrategy(undefined),
       (err, path) => this.wrap(err, path),
@@ -90,7 +93,7 @@ export class Applier {
     this.resolver = new Resolver(
       this.rootBytes,
       (host, rel) => this.makeImplicitDir(host, rel),
-      (rel) => this.fs.barrier(rel),
+      (rel, host) => this.fs.lstat(rel, host),
     );
     if (cfg.idMap) {
       const uid = mapId(cfg.idMap.uid, 0);
@@ -109,7 +112,7 @@ export class Applier {
   /** `onThread`: the layer is decompressed on a worker thread of its own. */
   beginLayer(digest: string | undefined, onThread = false): void {
     this.layer = digest;
-    this.fs.decompressingOnThread(onThread);
+    this.fs.beginLayer(onThread);
     this.upper = new Set();
     this.own = new Set();
     this.fresh = new Set();
@@ -117,7 +120,7 @@ export class Applier {
   }
 
   async endLayer(): Promise<void> {
-    await this.fs.drain();
+    await this.fs.flush();
     await this.xattrs.flush(
       (rel) => this.resolver.host(rel),
       (w) => this.warn('XATTR_SKIPPED', w.message),
@@ -172,8 +175,8 @@ export class Applier {
     const parent = comps.slice(0, -1);
     if (parent.some((c) => c.startsWith(WHITEOUT))) throw this.error('UNSUPPORTED_ENTRY', 'a whiteout name is used as a directory', path);
     if (base.startsWith(WHITEOUT)) {
-      // A whiteout's body (if any) is never read: the reader skips it. No wait for queued files:
-      // those are all in `upper`, which whiteouts never touch.
+      // A whiteout's body (if any) is never read: the reader skips it. Files of this layer not yet
+      // on disk are all in `upper`, which whiteouts never touch.
       await this.whiteout(parent, base, path);
       return;
     }
@@ -210,7 +213,7 @@ export class Applier {
     const job = { host: hb, flags: O_NEW_FILE, createMode, chunks: [] as Buffer[], chown, mode: needsChmod ? e.mode : undefined, atime: e.atime, mtime: e.mtime };
     if (e.size > SMALL_FILE) return this.fs.largeFile(job, body); // streamed in
     // Small bodies are collected first (a size-0 entry has no body to wait for): the file is then
-    // written by one run of syscalls, here or queued (see SmallFiles).
+    // written by one run of syscalls, here or behind (see file-sink.ts).
     if (e.size > 0) job.chunks = await collectBody(body);
     await this.fs.smallFile(rel, job, path);
   }
@@ -225,6 +228,8 @@ export class Applier {
       if (st) await this.fs.remove(rel, host, st);
       this.fs.mkdir(host, 0o700); // final mode at the very end
       this.madeDir(rel, hb);
+    } else if (!this.fresh.has(rel)) {
+      this.xattrs.clearExisting(rel); // the entry's attributes replace the directory's
     }
     if (this.shouldChown(ids)) lchownSync(hb, ids.uid, ids.gid);
     this.dirs.set(rel, { mode: e.mode, atime: e.atime, mtime: e.mtime });
@@ -237,6 +242,7 @@ export class Applier {
     const ids = this.ids(e, path);
     if (this.shouldChown(ids)) await this.fs.lchown('', this.rootBytes, ids.uid, ids.gid);
     this.dirs.set('', { mode: e.mode, atime: e.atime, mtime: e.mtime });
+    this.xattrs.clearExisting('');
     this.setXattrs('', e, path);
   }
 
@@ -267,12 +273,9 @@ export class Applier {
     if (tparent === undefined) throw missing();
     const trel = joinRel(tparent, target[target.length - 1]!);
     const thost = this.resolver.host(trel);
-    // A target still queued is a regular file of this layer: it will exist when the link is made.
-    if (!this.fs.queued(trel)) {
-      const tst = lstatSync(bytes(thost), { throwIfNoEntry: false });
-      if (!tst) throw missing();
-      if (tst.isDirectory()) throw this.error('UNSUPPORTED_ENTRY', `hardlink to directory ${JSON.stringify(display(e.linkname))}`, path);
-    }
+    const kind = this.fs.linkTargetKind(trel, thost);
+    if (kind === 'missing') throw missing();
+    if (kind === 'directory') throw this.error('UNSUPPORTED_ENTRY', `hardlink to directory ${JSON.stringify(display(e.linkname))}`, path);
     const { rel, host, dir } = await this.place(parent, base);
     if (rel === trel) {
       this.markUpper(rel);
@@ -402,7 +405,7 @@ export class Applier {
   }
 
   /** A name in a directory this layer created, not yet written by this layer, is free (a name
-   * queued in this layer is in `upper`): nothing to remove there. */
+   * written by this layer, even if not yet on disk, is in `upper`): nothing to remove there. */
   private isFree(rel: string, dir: string): boolean {
     return this.fresh.has(dir) && !this.upper.has(rel);
   }
@@ -433,6 +436,7 @@ export class Applier {
     chmodSync(hb, 0o755);
     if (this.isRoot && this.implicitIds) lchownSync(hb, this.implicitIds.uid, this.implicitIds.gid);
     this.dirs.forget(rel);
+    this.xattrs.clearExisting(rel); // an implicit directory has none
   }
 
   private makeImplicitDir(host: string, rel: string): void {
@@ -474,7 +478,7 @@ export class Applier {
 
   private setXattrs(rel: string, e: TarEntryInfo, path: string): void {
     if (e.xattrs.size === 0) {
-      this.xattrs.drop(rel);
+      this.xattrs.set(rel, e.xattrs); // none: an earlier entry's pending ones are dropped
       return;
     }
     let attrs = e.xattrs;

@@ -30,6 +30,7 @@ export async function extractImage(image: Image, rootfs: string, options: Extrac
     ...(signal ? { signal } : {}),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     writeStrategy: strategy,
+    freshRoot: true,
   });
   let bytesRead = 0;
   const done: ExtractedLayer[] = [];

@@ -1,12 +1,13 @@
-// Bounded write-behind for small regular files. Creating a file costs several syscalls (open,
-// write, chown, chmod, utimes, close); running a few files' syscalls concurrently on the libuv
-// thread pool, while the main thread parses the next entries, keeps extraction fast when the disk
-// is slow or busy. Only file *creation at a name known to be free, in a directory known to be
-// real* is deferred; every other namespace change first waits for the jobs in flight (see
-// rootfs-writer.ts), so effects still happen in archive order. The file sequence is write-file.ts's
-// runJob, here over the pool's callback operations.
+// The 'pool' route: bounded write-behind for small regular files. Creating a file costs several
+// syscalls (open, write, chown, chmod, utimes, close); running a few files' syscalls concurrently
+// on the libuv thread pool, while the main thread parses the next entries, keeps extraction fast
+// when the disk is slow or busy. A FileSink (file-sink.ts): what may be deferred and when the
+// RootfsWriter waits is said there. Jobs finish in any order, so a hardlink is never queued
+// behind its target. The file sequence is write-file.ts's runJob, over the pool's callbacks.
 import { close, fchmod, fchown, futimes, link, open, writev } from 'node:fs';
+import { oneRoute, type FileSink, type WrapError, type WrapOne } from './file-sink.js';
 import { runJob, skipBytes, type FileJob, type FileOps } from './write-file.js';
+import type { WriteRoutes } from './write-strategy.js';
 
 /** Jobs in flight at most (and so at most this many small bodies buffered). */
 const MAX_JOBS = 16;
@@ -35,8 +36,9 @@ const poolOps: FileOps = {
   link: (existing, path, k) => link(existing, path, k),
 };
 
-export class FileJobs {
+export class PoolSink implements FileSink {
   private readonly inflight = new Set<string>();
+  private submitted = 0;
   private readonly slotWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private failure: unknown;
@@ -49,14 +51,26 @@ export class FileJobs {
     return this.inflight.has(rel);
   }
 
-  constructor(private readonly wrapError: (err: unknown, path: string) => unknown) {}
+  constructor(private readonly wrapError: WrapError) {}
+
+  /** Jobs finish in any order. */
+  linksBehind(): boolean {
+    return false;
+  }
+
+  beginLayer(): void {}
+
+  get routes(): WriteRoutes {
+    return oneRoute('pool', this.submitted);
+  }
 
   /** Starts a job for `rel`, the file of entry `path` (waits for a free slot); `wrap`, if given,
    * maps its failure instead of the default. */
-  async submit(rel: string, job: FileJob, path: string, wrap?: (err: unknown) => unknown): Promise<void> {
+  async submit(rel: string, job: FileJob, path: string, wrap?: WrapOne): Promise<void> {
     while (this.inflight.size >= MAX_JOBS) await new Promise<void>((r) => this.slotWaiters.push(r));
     this.check();
     this.inflight.add(rel);
+    this.submitted++;
     runJob(poolOps, job, (err) => {
       if (err) this.failure ??= wrap ? wrap(err) : this.wrapError(err, path);
       this.inflight.delete(rel);
@@ -70,7 +84,7 @@ export class FileJobs {
   }
 
   /** Waits for every job; throws the first failure. */
-  async drain(): Promise<void> {
+  async barrier(): Promise<void> {
     await this.settle();
     this.check();
   }

@@ -3,7 +3,7 @@
 // start at the root, so the result is always a path of real directories inside the rootfs.
 // Resolved directories are cached; the cache is cleared whenever a directory or a symlink is
 // removed, so the common case (plain directories and files) costs no extra syscalls.
-import { lstatSync, readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { bytes, joinRel } from './paths.js';
 
 /** Linux's MAXSYMLINKS. */
@@ -37,8 +37,10 @@ export class Resolver {
     readonly root: string,
     /** Called to create a missing directory (host path and rel path, byte strings). */
     private readonly makeDir: (host: string, rel: string) => void,
-    /** What to wait for before looking at `rel` (a file queued to be written there), if anything. */
-    private readonly barrier: (rel: string) => Promise<void> | undefined = () => undefined,
+    /** lstat of `rel` at host path `host` (the RootfsWriter's: it waits for a file not yet
+     * written there); a promise only when it had to wait. */
+    private readonly lstat: (rel: string, host: string) => Stats | undefined | Promise<Stats | undefined> = (_rel, host) =>
+      lstatSync(bytes(host), { throwIfNoEntry: false }),
   ) {}
 
   /** The host path of `rel`; never longer than PATH_MAX (symlinks can make it grow). */
@@ -103,9 +105,8 @@ export class Resolver {
       }
       const rel = joinRel(stack.join('/'), c);
       const host = this.host(rel);
-      const wait = this.barrier(rel);
-      if (wait) await wait;
-      const st = lstatSync(bytes(host), { throwIfNoEntry: false });
+      const look = this.lstat(rel, host);
+      const st = look instanceof Promise ? await look : look;
       if (st === undefined) {
         if (!create) return false;
         this.makeDir(host, rel);

@@ -1,18 +1,20 @@
 // Every file system effect of applying entries goes through here: create a file, make a
-// directory, a symlink, a hardlink or a device node, remove a name, change a name's owner.
-// Small files are written behind (SmallFiles: the writer thread, the libuv pool or here); the
-// ordering rule that makes that safe lives here and only here: only *creating a file at a name
-// known to be free, in a directory known to be real* is deferred, and every other effect (or
-// look) that could touch a queued name first waits for the queue (the barrier), so effects still
-// happen in archive order. The applier (OCI entry semantics) never sees the queue.
+// directory, a symlink, a hardlink or a device node, remove a name, change a name's owner, and
+// the looks that decide them (lstat, for the resolver too). Small files go to a FileSink
+// (file-sink.ts: here, the writer thread or the libuv pool, chosen once by the write strategy),
+// which may write them behind; the ordering rule that makes that safe lives here and only here:
+// only *creating a file at a name known to be free, in a directory known to be real* is deferred,
+// and every other effect (or look) that could touch a name not yet written first waits for the
+// sink (the barrier), so effects still happen in archive order. The applier (OCI entry semantics)
+// never sees the sink.
 import { linkSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, lchownSync, type Stats } from 'node:fs';
 import { errnoCode } from './errors.js';
 import { makeNode, tempNodeName, type NodeKind } from './devices.js';
 import { writeBodyAsync, type EntryBody } from './large-file.js';
 import { bytes } from './paths.js';
-import { SmallFiles } from './small-files.js';
+import { createSink } from './auto-sink.js';
+import type { FileSink, WrapError } from './file-sink.js';
 import { runJobWith, type FileJob } from './write-file.js';
-import type { WrapError } from './write-thread.js';
 import type { WriteRoutes, WriteStrategy } from './write-strategy.js';
 
 /** Told of every name removed (the applier's caches and pending metadata). */
@@ -22,24 +24,24 @@ export type OnRemoved = (rel: string, st: Stats) => void;
 export type MapError = (err: unknown) => unknown;
 
 export class RootfsWriter {
-  private readonly files: SmallFiles;
+  private readonly files: FileSink;
 
   constructor(
     strategy: Required<WriteStrategy>,
     wrapError: WrapError,
     private readonly onRemoved: OnRemoved,
   ) {
-    this.files = new SmallFiles(strategy, wrapError);
+    this.files = createSink(strategy, wrapError);
   }
 
-  /** Files written so far, by route. */
+  /** Small files written so far, by route. */
   get routes(): WriteRoutes {
-    return { ...this.files.routes };
+    return this.files.routes;
   }
 
-  /** For the next layer: true when it is decompressed on a thread of its own. */
-  decompressingOnThread(yes: boolean): void {
-    this.files.decompressingOnThread(yes);
+  /** A new layer: `decompressingOnThread` when it is decompressed on a thread of its own. */
+  beginLayer(decompressingOnThread: boolean): void {
+    this.files.beginLayer(decompressingOnThread);
   }
 
   /** Throws the first failure of a file written behind. */
@@ -51,13 +53,18 @@ export class RootfsWriter {
    * The barrier for looking at or changing `rel`: a promise to wait for when a queued file is
    * about to take that name (or `rel` is the root, above everything queued), else undefined.
    */
-  barrier(rel: string): Promise<void> | undefined {
-    return rel === '' || this.files.has(rel) ? this.files.drain() : undefined;
+  private barrier(rel: string): Promise<void> | undefined {
+    return rel === '' || this.files.has(rel) ? this.files.barrier() : undefined;
   }
 
-  /** True while a file of this layer is queued at `rel` (it will exist once the queue drains). */
-  queued(rel: string): boolean {
-    return this.files.has(rel);
+  /**
+   * What a hardlink to `rel` would point at, without waiting: a file submitted there and not yet
+   * written counts as the regular file it will be.
+   */
+  linkTargetKind(rel: string, host: string): 'missing' | 'directory' | 'other' {
+    if (this.files.has(rel)) return 'other';
+    const st = lstatSync(bytes(host), { throwIfNoEntry: false });
+    return st === undefined ? 'missing' : st.isDirectory() ? 'directory' : 'other';
   }
 
   /** lstat of `rel`, after its barrier. */
@@ -76,7 +83,7 @@ export class RootfsWriter {
     const st = known ?? lstatSync(hb, { throwIfNoEntry: false });
     if (!st) return;
     if (st.isDirectory()) {
-      if (this.files.size > 0) await this.files.drain();
+      if (this.files.size > 0) await this.files.barrier();
       rmSync(hb, { recursive: true, force: true });
     } else {
       unlinkSync(hb);
@@ -114,13 +121,13 @@ export class RootfsWriter {
    */
   async link(rel: string, host: string, trel: string, thost: string, path: string, mapError: MapError): Promise<void> {
     if (this.files.has(trel)) {
-      if (this.files.canLinkBehind(trel)) {
-        // Queued after its target, so made after it (the writer thread keeps archive order).
+      if (this.files.linksBehind(trel)) {
+        // Queued after its target, so made after it (the sink keeps archive order).
         const job = { host: bytes(host), linkTarget: bytes(thost), flags: 0, createMode: 0, chunks: [], atime: 0, mtime: 0 };
         await this.files.submit(rel, job, path, mapError);
         return;
       }
-      await this.files.drain(); // the pool runs jobs in any order: the target must be written first
+      await this.files.barrier(); // the sink runs jobs in any order: the target must be written first
     }
     try {
       // link(2) does not follow a symlink target: the link shares the symlink's inode.
@@ -135,7 +142,7 @@ export class RootfsWriter {
    * name in its directory `dirHost`, then renamed by bytes. Resolves to mknod's error text, if any.
    */
   async node(rel: string, host: string, dirHost: string, kind: NodeKind, major: number, minor: number): Promise<string | undefined> {
-    await this.files.drain(); // mknod runs as a child process: nothing of the layer is in flight meanwhile
+    await this.files.barrier(); // mknod runs as a child process: nothing of the layer is in flight meanwhile
     await this.remove(rel, host);
     const tempName = tempNodeName();
     const temp = bytes(`${dirHost}/${tempName}`);
@@ -157,9 +164,9 @@ export class RootfsWriter {
     lchownSync(bytes(host), uid, gid);
   }
 
-  /** Waits for every queued file; throws the first failure. */
-  async drain(): Promise<void> {
-    await this.files.drain();
+  /** The end of a layer: every file of it on disk; throws the first failure. */
+  async flush(): Promise<void> {
+    await this.files.barrier();
   }
 
   /** After a failure: lets what was queued be written, without throwing. */

@@ -4,32 +4,31 @@
 // a slot of shared memory, reused; the numbers into a second one) costs one small message each
 // way and allocates nothing; per-file hand-offs (the libuv pool) cost more CPU than the syscalls
 // they save, and a message that wakes a sleeping thread costs ~0.1 ms on a VM.
-// The same contract as FileJobs: only *creating a file at a name known to be free, in a directory
-// known to be real* is deferred; every other change to the namespace first waits for the files in
-// flight that it could touch (see rootfs-writer.ts), so effects still happen in archive order. The thread
-// runs a batch's files in order and stops at the first failure; later batches are skipped
-// (workers/write-worker.ts; the batch layout is workers/write-layout.ts).
+// A FileSink (file-sink.ts): what may be deferred and when the RootfsWriter waits is said there.
+// The thread runs a batch's files in order (so a hardlink can be queued behind its target) and
+// stops at the first failure; later batches are skipped (workers/write-worker.ts; the batch layout
+// is workers/write-layout.ts).
 import type { Worker } from 'node:worker_threads';
 import type { FileJob } from './write-file.js';
 import { threadFailure } from './errors.js';
+import { oneRoute, type FileSink, type WrapError, type WrapOne } from './file-sink.js';
+import type { WriteRoutes } from './write-strategy.js';
 import { ThreadPool } from './thread-pool.js';
 import { BATCH_FILES, FIELDS, FLUSH_BYTES, Field, SLOTS, SLOT_BYTES, type FromWriter, type ToWriter } from './workers/write-layout.js';
 
 /** The writer threads (one per extraction writing small files). */
 export const writerThreads = new ThreadPool('write-worker');
 
-/** Turns a failure of the file queued for entry `path` into that entry's error. */
-export type WrapError = (err: unknown, path: string) => unknown;
-
 interface Sent {
   slot: number;
   names: string[];
   paths: string[];
   /** Per-file error mappings other than the default (hardlinks), by index. */
-  wraps: Map<number, (err: unknown) => unknown> | undefined;
+  wraps: Map<number, WrapOne> | undefined;
 }
 
-export class WriteThread {
+/** The 'thread' route. */
+export class ThreadSink implements FileSink {
   constructor(private readonly wrapError: WrapError) {}
 
   private worker: Worker | undefined;
@@ -41,7 +40,7 @@ export class WriteThread {
   // Per queued file: its rel path and entry path. Only strings: per-file closures kept alive for a
   // batch's lifetime made V8 grow the young generation to its maximum (+15 MiB peak RSS).
   private paths: string[] = [];
-  private wraps: Map<number, (err: unknown) => unknown> | undefined;
+  private wraps: Map<number, WrapOne> | undefined;
   /** Shared with the thread: SLOTS batch slots of bytes and of numbers. */
   private shared: { data: Buffer<ArrayBufferLike>; meta: Float64Array<ArrayBufferLike>; dataSab: SharedArrayBuffer; metaSab: SharedArrayBuffer } | undefined;
   private readonly free: number[] = [];
@@ -54,6 +53,7 @@ export class WriteThread {
   private waiters: (() => void)[] = [];
   private failure: unknown;
   private broken = false;
+  private submitted = 0;
 
   /** Time per file in recent batches (ns; a moving average), as the thread measured it. */
   nsPerFile = 0;
@@ -71,9 +71,20 @@ export class WriteThread {
     return this.inflight.has(rel);
   }
 
+  /** Batches run in order: a hardlink queued now is made after its queued target. */
+  linksBehind(target: string): boolean {
+    return this.inflight.has(target);
+  }
+
+  beginLayer(): void {}
+
+  get routes(): WriteRoutes {
+    return oneRoute('thread', this.submitted);
+  }
+
   /** Queues the file of entry `path` (waits while all SLOTS are in flight); `wrap`, if given,
    * maps its failure instead of the default. */
-  async submit(rel: string, job: FileJob, path: string, wrap?: (err: unknown) => unknown): Promise<void> {
+  async submit(rel: string, job: FileJob, path: string, wrap?: WrapOne): Promise<void> {
     this.check();
     const link = job.linkTarget;
     let need = job.host.length + (link?.length ?? 0);
@@ -120,6 +131,7 @@ export class WriteThread {
     m[f + Field.atime] = job.atime;
     m[f + Field.mtime] = job.mtime;
     this.count++;
+    this.submitted++;
     if (wrap) (this.wraps ??= new Map()).set(this.names.length, wrap);
     this.names.push(rel);
     this.paths.push(path);
@@ -128,13 +140,13 @@ export class WriteThread {
   }
 
   /** Waits for every queued file; throws the first failure. */
-  async drain(): Promise<void> {
+  async barrier(): Promise<void> {
     this.flush();
     await this.idle();
     this.check();
   }
 
-  /** After a failure elsewhere: lets what was queued be written (as FileJobs does: applyLayer
+  /** After a failure elsewhere: lets what was queued be written (as PoolSink does: applyLayer
    * keeps the entries before the failing one), without throwing. */
   async settle(): Promise<void> {
     if (this.broken) this.dropUnsent();
