@@ -18,7 +18,7 @@ import {
   type LxcConfigLine,
   type ResolverSettings,
 } from '@oci2lxc/lxc-config';
-import { CliError } from '../errors.js';
+import { CliError } from './errors.js';
 import { DHCP_HOOK_SCRIPT, UDHCPC_SCRIPT } from './hook-scripts.js';
 import type { NetworkRequest } from './options.js';
 
