@@ -1,29 +1,21 @@
 #!/usr/bin/env node
 // LXC template mode: `lxc-create -n NAME -t /path/to/lxc-oci2lxc -- --archive IMAGE.tar [options]`.
 // lxc-create has already made <path>/config (default config) and an empty rootfs; the template
-// fills the rootfs and appends the image's lines to the config, like LXC's own `oci` template.
-// lxc-create holds <path>/partial (O_EXCL, F_OFD_SETLKW) while the template runs, and lxc-start
-// refuses a container with a locked partial file; the template also takes oci2lxc's own claim on
-// the name, so that an `oci2lxc create` of the same name fails at once instead of at its end.
-import { appendFile, readFile } from 'node:fs/promises';
-import { ConfigDocument } from '@oci2lxc/lxc-config';
-import { basename, dirname, join, resolve } from 'node:path';
+// fills the rootfs and appends the image's lines to the config (@oci2lxc/lxc-container's
+// completeContainer). lxc-create holds <path>/partial (O_EXCL, F_OFD_SETLKW) while the template
+// runs, and lxc-start refuses a container with a locked partial file.
+import { completeContainer } from '@oci2lxc/lxc-container';
 import { parseArgs } from 'node:util';
 import type { Io } from './command.js';
-import { claimContainer, type ContainerClaim } from './container-claim.js';
 import { errorCode, errorLine } from './errors.js';
 import { printable } from './format.js';
 import { registryOptions, selectionOf, sourceName, withImage } from './image-source.js';
-import { templateConfigDir } from './lxc-host.js';
-import { planContainer, targetCapabilities } from './lxc-plan.js';
 import { extractTo } from './commands/extract.js';
 import { checkLxcVersion } from './commands/config.js';
 import { version } from './version.js';
 import { networkHelp, networkOptions, networkRequestFrom } from './network/options.js';
-import { prepareNetwork } from './network/setup.js';
-import { consoleLogLines } from './console-log.js';
 import { UsageError } from './errors.js';
-import { runHelp, runLines, runOptions, runRequestFrom, splitCommand, volumesWarning } from './run-options.js';
+import { runHelp, runOptions, runRequestFrom, splitCommand } from './run-options.js';
 
 export const templateHelp = `Usage: lxc-create -n NAME -t /path/to/lxc-oci2lxc -- --archive IMAGE.tar [options]
 
@@ -88,7 +80,6 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
     io.stderr.write(`lxc-oci2lxc: ${!v.archive ? '--archive IMAGE.tar is required (after -- on the lxc-create line)' : '--path is required (run me through lxc-create -t)'}\n`);
     return 2;
   }
-  let claim: ContainerClaim | undefined;
   let networkRequest;
   let run;
   try {
@@ -101,58 +92,29 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
   }
   try {
     const lxcVersion = checkLxcVersion('template', v['lxc-version']);
-    const containerPath = resolve(v.path);
-    const rootfs = resolve(v.rootfs ?? join(containerPath, 'rootfs'));
-    const { caps } = await targetCapabilities(lxcVersion);
-    // The container's own lines first: a value no config line can carry is refused before extraction.
-    const configPath = join(containerPath, 'config');
-    const existing = await readFile(configPath, 'utf8').catch(() => '');
-    const doc = new ConfigDocument().blank().comment(`oci2lxc ${version} template: ${sourceName(v.archive)}`);
-    const dir = templateConfigDir();
-    if (dir && !existing.includes(`${dir}/common.conf`)) doc.entry('lxc.include', `${dir}/common.conf`);
-    claim = await claimTemplateName(dirname(containerPath), v.name ?? basename(containerPath), io, !!v.quiet);
-    const plan = await withImage(sourceName(v.archive), { ...selectionOf(v), signal: io.signal }, async (image) => {
-      await extractTo(image, rootfs, io, { quiet: !!v.quiet });
-      const p = await planContainer(image, { caps, flavor: 'lxc', rootfs, writeWrapper: true, plainEnvironment: !!v['lxc-environment'], overrides: run.overrides });
-      const note = volumesWarning(image.config.config?.Volumes, run);
-      if (note) p.warnings.push(note);
-      return p;
-    });
-    const net = prepareNetwork({
-      request: networkRequest,
-      baseLines: existing.split('\n'),
-      name: v.name ?? basename(containerPath),
-      containerDir: containerPath,
-      stagingDir: containerPath,
-      rootfs,
-      application: plan.json.console === true,
-    });
-    if (!v.quiet) for (const w of [...net.warnings, ...plan.warnings]) io.stderr.write(`lxc-oci2lxc: warning: ${printable(w)}\n`);
-    // Later lines win in LXC: the host name, network, name files and console log.
-    for (const l of [...net.lines, ...consoleLogLines(containerPath), ...runLines(run, rootfs)]) doc.entry(l.key, l.value, l.key);
-    await appendFile(configPath, doc.append(plan.document).render('lxc'));
+    const quiet = !!v.quiet;
+    await withImage(sourceName(v.archive), { ...selectionOf(v), signal: io.signal }, (image) =>
+      completeContainer(image, {
+        path: v.path!,
+        ...(v.rootfs !== undefined ? { rootfs: v.rootfs } : {}),
+        ...(v.name !== undefined ? { name: v.name } : {}),
+        ...(lxcVersion !== undefined ? { lxcVersion } : {}),
+        plainEnvironment: !!v['lxc-environment'],
+        run,
+        networkRequest,
+        comment: `oci2lxc ${version} template: ${sourceName(v.archive!)}`,
+        signal: io.signal,
+        extract: (img, rootfs) => extractTo(img, rootfs, io, { quiet }),
+        onWarning: (w) => {
+          if (!quiet) io.stderr.write(`lxc-oci2lxc: warning: ${printable(w)}\n`);
+        },
+      }),
+    );
     return 0;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     io.stderr.write(`lxc-oci2lxc: error ${printable(errorCode(err) ?? 'INTERNAL')}: ${printable(errorLine(message))}\n`);
     return 1;
-  } finally {
-    await claim?.release();
-  }
-}
-
-/**
- * The claim is an extra here: lxc-create's partial lock already keeps lxc-start and a second
- * lxc-create out. So a claim that cannot be taken (no perl, an lxcpath the template's user
- * namespace cannot write) is a warning; only a claim held by another oci2lxc run is an error.
- */
-async function claimTemplateName(lxcpath: string, name: string, io: Io, quiet: boolean): Promise<ContainerClaim | undefined> {
-  try {
-    return await claimContainer(lxcpath, name, { sweep: false });
-  } catch (err) {
-    if (errorCode(err) === 'CONTAINER_BUSY') throw err;
-    if (!quiet) io.stderr.write(`lxc-oci2lxc: warning: proceeding without oci2lxc's claim on '${printable(name)}': ${printable(err instanceof Error ? err.message : String(err))}\n`);
-    return undefined;
   }
 }
 

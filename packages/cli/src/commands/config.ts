@@ -1,12 +1,11 @@
 import { resolve } from 'node:path';
 import { commonOptions, oneOf, parse, positionals, selectOptions } from '../args.js';
-import { ConfigDocument } from '@oci2lxc/lxc-config';
+import { planContainer } from '@oci2lxc/lxc-container';
 import { UsageError } from '../errors.js';
 import { registryHelp, registryOptions, selectionOf, withImage } from '../image-source.js';
-import { planContainer, targetCapabilities } from '../lxc-plan.js';
 import { printableLine } from '../format.js';
 import type { Command, Io } from '../command.js';
-import { pveRunOptions, runHelp, runLines, runOptions, runRequestFrom, splitCommand, volumesWarning } from '../run-options.js';
+import { runHelp, runOptions, runRequestFrom, splitCommand } from '../run-options.js';
 
 export const configHelp = `Usage: oci2lxc config <archive> [--rootfs DIR] [--flavor lxc|pve] [--lxc-version X.Y] [--platform P] [--ref NAME] [docker run options] [-- CMD ARGS…]
 
@@ -67,36 +66,19 @@ export const config: Command = {
     const [archivePath] = positionals('config', pos, ['archive']) as [string];
     const run = runRequestFrom('config', values, split.cmd);
     const rootfs = values.rootfs !== undefined ? resolve(values.rootfs) : undefined;
-    const { caps, assumed } = await targetCapabilities(lxcVersion, flavor);
-    const out = await withImage(archivePath, { ...selectionOf(values), signal: io.signal }, async (image) => {
-      const plan = await planContainer(image, {
-        caps,
+    const out = await withImage(archivePath, { ...selectionOf(values), signal: io.signal }, (image) =>
+      planContainer(image, {
         flavor,
+        ...(lxcVersion !== undefined ? { lxcVersion } : {}),
         ...(rootfs !== undefined ? { rootfs } : {}),
         plainEnvironment: !!values['lxc-environment'],
-        writeWrapper: rootfs !== undefined,
-        overrides: run.overrides,
-      });
-      const note = volumesWarning(image.config.config?.Volumes, run);
-      if (note) plan.warnings.push(note);
-      // Volumes, limits, autostart: LXC keys, or pct.conf options for Proxmox.
-      const extra = new ConfigDocument();
-      const lines = flavor === 'pve' ? pveRunOptions(run) : runLines(run, rootfs);
-      for (const l of lines) {
-        const field = /memory/.test(l.key) ? '--memory' : /cpu/.test(l.key) ? '--cpus' : /auto|onboot/.test(l.key) ? '--autostart' : '--volume';
-        if (flavor === 'pve') extra.option(l.key, l.value, field);
-        else extra.entry(l.key, l.value, field);
-      }
-      if (lines.length > 0) {
-        plan.text = plan.document.append(extra).render(flavor);
-        plan.json.text = plan.text;
-      }
-      return plan;
-    });
+        run,
+      }),
+    );
     if (values.json) io.stdout.write(`${JSON.stringify(out.json, null, 2)}\n`);
     else io.stdout.write(out.text);
     if (!values.quiet) {
-      if (assumed) io.stderr.write(`note: target LXC not known here; assuming ${flavor === 'pve' ? "Proxmox VE 9's lxc-pve" : 'LXC'} ${caps.lxcVersion} (set --lxc-version)\n`);
+      if (out.target.assumed) io.stderr.write(`note: target LXC not known here; assuming ${flavor === 'pve' ? "Proxmox VE 9's lxc-pve" : 'LXC'} ${out.target.lxcVersion} (set --lxc-version)\n`);
       for (const w of out.warnings) io.stderr.write(`warning: ${printableLine(w)}\n`);
     }
     if (flavor === 'pve' && out.json.console === true && !values.quiet) {

@@ -1,13 +1,14 @@
 import { resolve } from 'node:path';
 import { commonOptions, parse, positionals, selectOptions } from '../args.js';
+import { createContainer, defaultLxcPath, parseNetwork, validateContainerName, type ExtractLayers } from '@oci2lxc/lxc-container';
 import { UsageError } from '../errors.js';
-import { parseNetwork, defaultLxcPath } from '../lxc-host.js';
-import { createContainer, validateContainerName } from '../create-container.js';
+import { printableLine } from '../format.js';
 import { checkLxcVersion } from './config.js';
-import { idMapFrom } from './extract.js';
+import { extractTo, idMapFrom } from './extract.js';
 import { networkHelp, networkOptions, networkRequestFrom } from '../network/options.js';
 import { runHelp, runOptions, runRequestFrom, splitCommand } from '../run-options.js';
-import { registryHelp, registryOptions, selectionOf } from '../image-source.js';
+import { registryHelp, registryOptions, selectionOf, withImage } from '../image-source.js';
+import { version } from '../version.js';
 import type { Command, Io } from '../command.js';
 
 export const createHelp = `Usage: oci2lxc create <name> <archive> [--lxcpath DIR] [--network none|empty|veth[:BRIDGE]] [--ip ADDR/PREFIX|dhcp|manual] [--gateway G] [--dns ADDR] [--hostname H] [-e K=V] [-v HOST:PATH[:ro]] [docker run options…] [--idmap C:H:N]... [--platform P] [--ref NAME] [--lxc-version X.Y] [--force] [-- CMD ARGS…]
@@ -77,21 +78,31 @@ export const create: Command = {
     const idMap = idMapFrom('create', values.idmap);
     const lxcVersion = checkLxcVersion('create', values['lxc-version']);
     const lxcpath = resolve(values.lxcpath ?? (await defaultLxcPath()));
-    const result = await createContainer({
-      name,
-      archivePath,
-      lxcpath,
-      network,
-      networkRequest,
-      run,
-      ...(idMap ? { idMap } : {}),
-      ...(lxcVersion ? { lxcVersion } : {}),
-      plainEnvironment: !!values['lxc-environment'],
-      force: !!values.force,
-      selection: { ...selectionOf(values), signal: io.signal },
-      quiet: !!values.quiet,
-      io,
-    });
+    const quiet = !!values.quiet;
+    // Extraction with the progress display; every other warning and note as it happens.
+    const extract: ExtractLayers = (image, rootfs, x) => extractTo(image, rootfs, io, { quiet, displayPath: x.finalRootfs, ...(x.idMap ? { idMap: x.idMap } : {}) });
+    const result = await withImage(archivePath, { ...selectionOf(values), signal: io.signal }, (image) =>
+      createContainer(image, {
+        name,
+        lxcpath,
+        network,
+        networkRequest,
+        run,
+        ...(idMap ? { idMap } : {}),
+        ...(lxcVersion ? { lxcVersion } : {}),
+        plainEnvironment: !!values['lxc-environment'],
+        force: !!values.force,
+        comment: `Created by oci2lxc ${version} from ${archivePath}`,
+        signal: io.signal,
+        extract,
+        onWarning: (w) => {
+          if (!quiet) io.stderr.write(`warning: ${printableLine(w)}\n`);
+        },
+        onNote: (n) => {
+          if (!quiet) io.stderr.write(`note: ${printableLine(n)}\n`);
+        },
+      }),
+    );
     if (values.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else if (!values.quiet) {
       const p = values.lxcpath !== undefined ? ` -P ${lxcpath}` : '';

@@ -1,6 +1,7 @@
 // The network options of `create` and the LXC template: --ip, --gateway, --dns, --dns-search,
 // --dns-option, --hostname. Values are checked by @oci2lxc/lxc-config's parsers.
-import { LxcConfigError, parseGateway, parseHostname, parseIpSetting, parseNameserver, isDnsName, type Gateway, type IpSetting } from '@oci2lxc/lxc-config';
+import { LxcConfigError, parseGateway, parseHostname, parseIpSetting, parseNameserver, isDnsName } from '@oci2lxc/lxc-config';
+import type { NetworkRequest } from '@oci2lxc/lxc-container';
 import type { OptionSpec } from '../args.js';
 import { UsageError } from '../errors.js';
 
@@ -23,16 +24,6 @@ export const networkHelp = `  --ip ADDR/PREFIX    a fixed address LXC sets on et
   --dns-search NAME   search domain (repeatable)
   --dns-option OPT    resolv.conf option, e.g. ndots:2 (repeatable)
   --hostname NAME     the container's host name (default: its name)`;
-
-/** What the user asked for about the network. */
-export interface NetworkRequest {
-  ip?: IpSetting;
-  gateways: Gateway[];
-  dns: string[];
-  dnsSearch: string[];
-  dnsOptions: string[];
-  hostname?: string;
-}
 
 interface NetworkValues {
   ip?: string[] | undefined;
