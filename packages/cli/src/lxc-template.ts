@@ -6,41 +6,18 @@
 // runs, and lxc-start refuses a container with a locked partial file.
 import { completeContainer } from '@oci2lxc/lxc-container';
 import { parseArgs } from 'node:util';
+import { parserOptions } from './args.js';
 import type { Io } from './command.js';
 import { errorCode, errorLine } from './errors.js';
 import { printable } from './format.js';
-import { registryOptions, selectionOf, sourceName, withImage } from './image-source.js';
+import { selectionOf, sourceName, withImage } from './image-source.js';
 import { extractTo } from './commands/extract.js';
 import { checkLxcVersion } from './commands/config.js';
 import { version } from './version.js';
-import { networkHelp, networkOptions, networkRequestFrom } from './network/options.js';
+import { networkRequestFrom } from './network/options.js';
 import { UsageError } from './errors.js';
-import { runHelp, runOptions, runRequestFrom, splitCommand } from './run-options.js';
-
-export const templateHelp = `Usage: lxc-create -n NAME -t /path/to/lxc-oci2lxc -- --archive IMAGE.tar [options]
-
-oci2lxc ${version} as an LXC template: fills the new container's rootfs from an OCI or Docker
-image archive and appends the config that runs the image's entrypoint.
-
-Template options (after --):
-  --archive FILE      the image archive (docker save / podman save / skopeo copy output), or an
-                      image reference pulled from its registry (nginx:1.27) [required]
-  --cache DIR, --no-cache, --insecure-registry HOST   registry pulls, as for oci2lxc create
-  --platform P        select the image for platform P (default: this host's)
-  --ref NAME          select the image by name or tag
-  --lxc-version X.Y   the target LXC version (default: this host's)
-  --lxc-environment   environment in plain lxc.environment instead of the start wrapper
-  -q, --quiet         no progress on stderr
-${networkHelp}
-${runHelp}
-
-Passed by lxc-create: --path, --name, --rootfs, --mapped-uid, --mapped-gid.
-To use it by name: ln -s "$(command -v lxc-oci2lxc)" /usr/share/lxc/templates/lxc-oci2lxc
-and then: lxc-create -n NAME -t oci2lxc -- --archive IMAGE.tar
-
-Examples:
-  lxc-create -n web -t /usr/local/bin/lxc-oci2lxc -- --archive /srv/images/nginx.tar
-  lxc-create -n app -t oci2lxc -- --archive app.tar --platform linux/arm64`;
+import { runRequestFrom, splitCommand } from './run-options.js';
+import { templateHelp, templateOptions } from './template-options.js';
 
 export async function runTemplate(argv: string[], io: Io): Promise<number> {
   let parsed;
@@ -49,23 +26,7 @@ export async function runTemplate(argv: string[], io: Io): Promise<number> {
       args: splitCommand(argv).options,
       allowPositionals: false,
       strict: true,
-      options: {
-        path: { type: 'string' },
-        name: { type: 'string', short: 'n' },
-        rootfs: { type: 'string' },
-        'mapped-uid': { type: 'string' },
-        'mapped-gid': { type: 'string' },
-        archive: { type: 'string' },
-        platform: { type: 'string' },
-        ref: { type: 'string' },
-        ...registryOptions,
-        'lxc-version': { type: 'string' },
-        'lxc-environment': { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-        ...networkOptions,
-        ...runOptions,
-      },
+      options: parserOptions(templateOptions) as typeof templateOptions,
     });
   } catch (err) {
     io.stderr.write(`lxc-oci2lxc: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -9,30 +9,25 @@ import type { RunRequest, Volume } from '@oci2lxc/lxc-container';
 import type { OptionSpec } from './args.js';
 import { UsageError } from './errors.js';
 
-export const runOptions = {
-  env: { type: 'string', short: 'e', multiple: true },
-  'env-file': { type: 'string', multiple: true },
-  entrypoint: { type: 'string' },
-  user: { type: 'string', short: 'u' },
-  workdir: { type: 'string', short: 'w' },
-  'stop-signal': { type: 'string' },
-  volume: { type: 'string', short: 'v', multiple: true },
-  memory: { type: 'string', short: 'm' },
-  cpus: { type: 'string' },
-  autostart: { type: 'boolean' },
-} as const satisfies OptionSpec;
+const RUN = 'docker run options';
 
-export const runHelp = `  -e, --env K=V|K     set a variable (K alone: this shell's value; unset here: removed), repeatable
-  --env-file FILE     KEY=VALUE / KEY lines (# comments), read before -e
-  --entrypoint CMD    replace the image's Entrypoint (and drop its Cmd, as docker run does)
-  -- CMD ARGS…        after everything else: replace the image's Cmd
-  -u, --user U[:G]    run as this user (name or id)
-  -w, --workdir DIR   working directory
-  --stop-signal SIG   signal lxc-stop sends
-  -v, --volume HOST:PATH[:ro]  bind-mount a host directory or file (repeatable)
-  -m, --memory SIZE   memory limit (lxc.cgroup2.memory.max), e.g. 512m
-  --cpus N            CPU limit (lxc.cgroup2.cpu.max), e.g. 1.5
-  --autostart         start with the host (lxc.start.auto)`;
+export const runOptions = {
+  env: { type: 'string', short: 'e', multiple: true, value: 'K=V|K', group: RUN, help: "set a variable (K alone: this shell's value; unset here: removed), repeatable" },
+  'env-file': { type: 'string', multiple: true, value: 'FILE', group: RUN, help: 'KEY=VALUE / KEY lines (# comments), read before -e' },
+  entrypoint: {
+    type: 'string',
+    value: 'CMD',
+    group: RUN,
+    help: ["replace the image's Entrypoint (and drop its Cmd, as docker run does)", "-- CMD ARGS… after everything else replaces the image's Cmd"],
+  },
+  user: { type: 'string', short: 'u', value: 'U[:G]', group: RUN, help: 'run as this user (name or id)' },
+  workdir: { type: 'string', short: 'w', value: 'DIR', group: RUN, help: 'working directory' },
+  'stop-signal': { type: 'string', value: 'SIG', group: RUN, help: 'signal lxc-stop sends' },
+  volume: { type: 'string', short: 'v', multiple: true, value: 'HOST:PATH[:ro]', group: RUN, help: 'bind-mount a host directory or file (repeatable)' },
+  memory: { type: 'string', short: 'm', value: 'SIZE', group: RUN, help: 'memory limit (lxc.cgroup2.memory.max), e.g. 512m' },
+  cpus: { type: 'string', value: 'N', group: RUN, help: 'CPU limit (lxc.cgroup2.cpu.max), e.g. 1.5' },
+  autostart: { type: 'boolean', group: RUN, help: 'start with the host (lxc.start.auto)' },
+} as const satisfies OptionSpec;
 
 interface RunValues {
   env?: string[] | undefined;
