@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openImageArchive, parsePlatform, type Image, type ImageArchive } from '@oci2lxc/oci-tar-image';
 import { BlobCache, defaultCacheDir, openRegistry, parseReference, type ImageReference } from '@oci2lxc/oci-registry';
+import type { OptionSpec } from './args.js';
 import { CliError, UsageError } from './errors.js';
 
 export interface Selection {
@@ -20,19 +21,15 @@ export interface Selection {
   insecureRegistries?: string[] | undefined;
 }
 
-/** The registry flags every image-taking command accepts (spread into its parseArgs options). */
-export const registryOptions = {
-  cache: { type: 'string' },
-  'no-cache': { type: 'boolean' },
-  'insecure-registry': { type: 'string', multiple: true },
-} as const;
+const IMAGE = `Image: an archive path, or a registry reference (nginx:1.27, ghcr.io/org/app@sha256:…,
+docker://host:5000/app) pulled directly, layers streamed into the rootfs`;
 
-export const registryHelp = `Image: an archive path, or a registry reference (nginx:1.27, ghcr.io/org/app@sha256:…,
-docker://host:5000/app) pulled directly, layers streamed into the rootfs:
-  --cache DIR              blob cache (default /var/cache/oci2lxc as root, else
-                           $XDG_CACHE_HOME/oci2lxc); --no-cache: none
-  --insecure-registry H    registry H (host[:port]) without TLS verification, or plain
-                           HTTP; repeatable`;
+/** The registry flags every image-taking command accepts (spread into its option table). */
+export const registryOptions = {
+  cache: { type: 'string', value: 'DIR', group: IMAGE, help: ['blob cache (default /var/cache/oci2lxc as root, else', '$XDG_CACHE_HOME/oci2lxc)'] },
+  'no-cache': { type: 'boolean', group: IMAGE, help: 'no blob cache' },
+  'insecure-registry': { type: 'string', multiple: true, value: 'H', group: IMAGE, help: ['registry H (host[:port]) without TLS verification, or plain', 'HTTP; repeatable'] },
+} as const satisfies OptionSpec;
 
 /** The Selection of a command's parsed flags. */
 export function selectionOf(values: {

@@ -11,7 +11,7 @@ import { cache } from './commands/cache.js';
 
 import { version } from './version.js';
 
-const commands: Command[] = [inspect, extract, config, create, pull, cache];
+export const commands: readonly Command[] = [inspect, extract, config, create, pull, cache];
 
 export const mainHelp = `oci2lxc ${version}: turn OCI image archives into LXC containers
 

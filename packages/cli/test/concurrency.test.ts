@@ -8,8 +8,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, wr
 import { join } from 'node:path';
 import { busyboxLayer, dir, file, tempDir, writeArchive } from '@oci2lxc/fixtures';
 import { bin, isRoot, runCli, slowLayers, templateBin, type CliResult } from './run-cli.js';
-import { commandSocketBound, commandSocketName, lxcLockPath } from '../src/lxc-lock.js';
-import { lockFile } from '../src/file-lock.js';
+import { commandSocketBound, commandSocketName, lxcLockPath } from '../../lxc-container/src/lxc-lock.js';
+import { lockFile } from '../../lxc-container/src/file-lock.js';
 
 const lxcAvailable = spawnSync('lxc-start', ['--version']).status === 0 && existsSync('/bin/busybox');
 const tmp = tempDir('oci2lxc-concurrency-');

@@ -54,7 +54,7 @@ function snapshot(root: string, skip: Set<string>): Record<string, string> {
 const knownCodes = (): Set<string> => {
   const out = new Set<string>();
   const src = (rel: string): string => readFileSync(new URL(rel, import.meta.url), 'utf8');
-  for (const f of ['../../oci-tar-image/src/errors.ts', '../../oci-extract/src/errors.ts', '../../lxc-config/src/errors.ts']) {
+  for (const f of ['../../oci-tar-image/src/errors.ts', '../../oci-extract/src/errors.ts', '../../lxc-config/src/errors.ts', '../../lxc-container/src/errors.ts']) {
     for (const m of src(f).matchAll(/\|\s*'([A-Z_]+)'/g)) out.add(m[1]!);
   }
   for (const f of readdirSync(new URL('../src/', import.meta.url), { recursive: true, encoding: 'utf8' })) {

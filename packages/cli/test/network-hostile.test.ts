@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, lstatSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxLayer, symlink, tempDir, writeArchive } from '@oci2lxc/fixtures';
-import { UDHCPC_SCRIPT } from '../src/network/hook-scripts.js';
+import { UDHCPC_SCRIPT } from '../../lxc-container/src/hook-scripts.js';
 import { isRoot, runCli } from './run-cli.js';
 import { hostFacts } from './host-snapshot.js';
 

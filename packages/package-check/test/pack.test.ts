@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const packages = ['range-reader', 'oci-tar-image', 'oci-extract', 'oci-registry', 'lxc-config', 'cli'] as const;
+const packages = ['range-reader', 'oci-tar-image', 'oci-extract', 'oci-registry', 'lxc-config', 'lxc-container', 'cli'] as const;
 const expectedExports: Record<(typeof packages)[number], string[]> = {
   'range-reader': ['RangeReader', 'RangeReaderError'],
   'oci-tar-image': ['openImageArchive', 'isImageArchive', 'OciImageError', 'parsePlatform', 'formatPlatform', 'validateDigest', 'MediaTypes'],
   'oci-extract': ['extractImage', 'applyLayer', 'parseIdMap', 'ExtractError'],
   'oci-registry': ['openRegistry', 'parseReference', 'formatReference', 'BlobCache', 'RegistryError', 'registryCause'],
   'lxc-config': ['buildLxcConfig', 'renderLxcConfig', 'writeStartWrapper', 'capabilitiesFor', 'detectCapabilities', 'LxcConfigError'],
+  'lxc-container': ['createContainer', 'completeContainer', 'planContainer', 'validateContainerName', 'parseNetwork', 'defaultLxcPath', 'ContainerError'],
   cli: ['main', 'version'],
 };
 
@@ -99,7 +100,18 @@ import { RangeReader } from '@oci2lxc/range-reader';
 import { openImageArchive, OciImageError, type Image, type Layer } from '@oci2lxc/oci-tar-image';
 import { extractImage, parseIdMap, ExtractError, type ExtractProgress } from '@oci2lxc/oci-extract';
 import { buildLxcConfig, renderLxcConfig, capabilitiesFor, type LxcPlan } from '@oci2lxc/lxc-config';
+import { createContainer, planContainer, ContainerError, type CreateResult } from '@oci2lxc/lxc-container';
 import { main } from '@oci2lxc/cli';
+
+export async function container(image: Image, lxcpath: string): Promise<string> {
+  try {
+    const r: CreateResult = await createContainer(image, { name: 'web', lxcpath, network: { type: 'empty' }, onWarning: (w: string) => void w });
+    return r.config + (await planContainer(image, { flavor: 'pve', lxcVersion: '6.0.5' })).text;
+  } catch (err) {
+    if (err instanceof ContainerError) return err.code;
+    throw err;
+  }
+}
 
 export async function example(path: string, rootfs: string): Promise<string> {
   const fh = await open(path, 'r');

@@ -1,25 +1,15 @@
 import { BlobCache, defaultCacheDir } from '@oci2lxc/oci-registry';
-import { commonOptions, parse } from '../args.js';
+import { commonOptions, type OptionSpec } from '../args.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
-import type { Command, Io } from '../command.js';
+import { defineCommand } from '../command.js';
 
-export const cacheHelp = `Usage: oci2lxc cache list [--cache DIR] [--json]
-       oci2lxc cache prune [--cache DIR] [--older-than AGE] [--max-size SIZE] [--json]
-
-The blob cache of registry pulls: layers and configs by digest, each verified before it was
-stored and again when it is read. Default directory: /var/cache/oci2lxc as root, else
-$XDG_CACHE_HOME/oci2lxc (~/.cache/oci2lxc).
-
-  list                 the cached blobs, least recently used first, and their total size
-  prune                remove blobs: all of them, or with --older-than those unused for AGE
-                       (e.g. 30d, 12h), and with --max-size the least recently used until the
-                       rest fits in SIZE (e.g. 10G, 500M)
-
-Options:
-  --cache DIR          the cache directory
-  --json               print JSON on stdout
-  -h, --help           this help`;
+const options = {
+  cache: { type: 'string', value: 'DIR', help: 'the cache directory' },
+  'older-than': { type: 'string', value: 'AGE', help: 'prune: blobs unused for AGE (e.g. 30d, 12h)' },
+  'max-size': { type: 'string', value: 'SIZE', help: 'prune: the least recently used until the rest fits in SIZE (e.g. 10G, 500M)' },
+  ...commonOptions,
+} as const satisfies OptionSpec;
 
 /** `30d`, `12h`, `45m`, `90s` → milliseconds. */
 export function parseAge(value: string): number {
@@ -37,21 +27,22 @@ export function parseSize(value: string): number {
   return Math.floor(Number(m[1]) * 1024 ** exp);
 }
 
-export const cache: Command = {
+export const cache = defineCommand({
   name: 'cache',
   summary: 'list or prune the blob cache of registry pulls',
-  help: cacheHelp,
-  async run(argv: string[], io: Io): Promise<number> {
-    const { values, positionals: pos } = parse('cache', argv, {
-      ...commonOptions,
-      cache: { type: 'string' },
-      'older-than': { type: 'string' },
-      'max-size': { type: 'string' },
-    });
-    if (values.help) {
-      io.stdout.write(`${cacheHelp}\n`);
-      return 0;
-    }
+  text: {
+    usage: `oci2lxc cache list [--cache DIR] [--json]
+       oci2lxc cache prune [--cache DIR] [--older-than AGE] [--max-size SIZE] [--json]`,
+    about: `The blob cache of registry pulls: layers and configs by digest, each verified before it was
+stored and again when it is read. Default directory: /var/cache/oci2lxc as root, else
+$XDG_CACHE_HOME/oci2lxc (~/.cache/oci2lxc).`,
+    more: `  list                the cached blobs, least recently used first, and their total size
+  prune               remove blobs: all of them, or with --older-than those unused for AGE,
+                      and with --max-size the least recently used until the rest fits in SIZE`,
+    examples: ['oci2lxc cache list', 'oci2lxc cache prune --older-than 30d --max-size 10G'],
+  },
+  options,
+  async body({ values, positionals: pos }, io) {
     const [action, extra] = pos;
     if (action !== 'list' && action !== 'prune') throw new UsageError(action === undefined ? 'missing <list|prune>' : `unknown action '${action}' (list or prune)`, 'cache');
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, 'cache');
@@ -77,4 +68,4 @@ export const cache: Command = {
     else if (!values.quiet) io.stdout.write(`removed ${removed.length} blob(s), ${formatBytes(freed)}; ${kept.length} kept in ${store.dir}\n`);
     return 0;
   },
-};
+});

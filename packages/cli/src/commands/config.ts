@@ -1,40 +1,38 @@
 import { resolve } from 'node:path';
-import { commonOptions, oneOf, parse, positionals, selectOptions } from '../args.js';
-import { ConfigDocument } from '@oci2lxc/lxc-config';
+import { commonOptions, oneOf, selectOptions, type OptionSpec } from '../args.js';
+import { planContainer } from '@oci2lxc/lxc-container';
 import { UsageError } from '../errors.js';
-import { registryHelp, registryOptions, selectionOf, withImage } from '../image-source.js';
-import { planContainer, targetCapabilities } from '../lxc-plan.js';
+import { registryOptions, selectionOf, withImage } from '../image-source.js';
 import { printableLine } from '../format.js';
-import type { Command, Io } from '../command.js';
-import { pveRunOptions, runHelp, runLines, runOptions, runRequestFrom, splitCommand, volumesWarning } from '../run-options.js';
+import { defineCommand } from '../command.js';
+import { runOptions, runRequestFrom } from '../run-options.js';
 
-export const configHelp = `Usage: oci2lxc config <archive> [--rootfs DIR] [--flavor lxc|pve] [--lxc-version X.Y] [--platform P] [--ref NAME] [docker run options] [-- CMD ARGS…]
+/** --lxc-version and --lxc-environment, as config, create and the template take them. */
+export const targetOptions = {
+  'lxc-version': { type: 'string', value: 'X.Y', help: "the target LXC version (default: this host's lxc-start --version)" },
+  'lxc-environment': {
+    type: 'boolean',
+    help: ['put the environment into plain lxc.environment (visible to hooks) instead', 'of the start wrapper, on LXC versions without lxc.environment.runtime'],
+  },
+} as const satisfies OptionSpec;
 
-Prints the LXC configuration that runs the image as the image intends: lxc.init.cmd (Entrypoint
-+ Cmd), lxc.init.cwd, lxc.init.uid/gid, the environment, lxc.signal.halt (StopSignal), with
-ExposedPorts, Volumes and Labels as comments. Where the target LXC cannot express the argv or
-the environment exactly, a start wrapper is needed: with --rootfs it is written there.
-
-Options:
-  --rootfs DIR        the extracted rootfs: resolves user names from its /etc/passwd and
-                      /etc/group, and receives the start wrapper when one is needed
-  --flavor F          lxc (config lines, default) or pve (a Proxmox /etc/pve/lxc/<vmid>.conf fragment)
-  --lxc-version X.Y   the target LXC version (default: this host's lxc-start --version; with
-                      --flavor pve off a Proxmox host: Proxmox VE 9's lxc-pve 6.0.5)
-  --lxc-environment   put the environment into plain lxc.environment (visible to hooks) instead
-                      of the start wrapper, on LXC versions without lxc.environment.runtime
-  --platform P        select the image for platform P (default: this host's)
-  --ref NAME          select the image by name or tag
-${runHelp}
-  --json              print the plan as JSON
-  -h, --help          this help
-
-Examples:
-  oci2lxc config app.tar
-  oci2lxc extract app.tar /srv/ct/rootfs && oci2lxc config app.tar --rootfs /srv/ct/rootfs >> /srv/ct/config
-  oci2lxc config app.tar --flavor pve --lxc-version 6.0 --rootfs /mnt/ct-rootfs >> /etc/pve/lxc/105.conf
-
-${registryHelp}`;
+const options = {
+  rootfs: {
+    type: 'string',
+    value: 'DIR',
+    help: ['the extracted rootfs: resolves user names from its /etc/passwd and', '/etc/group, and receives the start wrapper when one is needed'],
+  },
+  flavor: { type: 'string', value: 'F', help: 'lxc (config lines, default) or pve (a Proxmox /etc/pve/lxc/<vmid>.conf fragment)' },
+  ...targetOptions,
+  'lxc-version': {
+    ...targetOptions['lxc-version'],
+    help: ["the target LXC version (default: this host's lxc-start --version; with", "--flavor pve off a Proxmox host: Proxmox VE 9's lxc-pve 6.0.5)"],
+  },
+  ...selectOptions,
+  ...commonOptions,
+  ...runOptions,
+  ...registryOptions,
+} as const satisfies OptionSpec;
 
 export function checkLxcVersion(command: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -42,61 +40,42 @@ export function checkLxcVersion(command: string, value: string | undefined): str
   return value;
 }
 
-export const config: Command = {
+export const config = defineCommand({
   name: 'config',
   summary: 'print the LXC (or Proxmox) config that runs the image',
-  help: configHelp,
-  async run(argv: string[], io: Io): Promise<number> {
-    const split = splitCommand(argv);
-    const { values, positionals: pos } = parse('config', split.options, {
-      ...commonOptions,
-      ...selectOptions,
-      ...registryOptions,
-      rootfs: { type: 'string' },
-      flavor: { type: 'string' },
-      'lxc-version': { type: 'string' },
-      'lxc-environment': { type: 'boolean' },
-      ...runOptions,
-    });
-    if (values.help) {
-      io.stdout.write(`${configHelp}\n`);
-      return 0;
-    }
+  text: {
+    usage: 'oci2lxc config <archive> [--rootfs DIR] [--flavor lxc|pve] [--lxc-version X.Y] [--platform P] [--ref NAME] [docker run options] [-- CMD ARGS…]',
+    about: `Prints the LXC configuration that runs the image as the image intends: lxc.init.cmd (Entrypoint
++ Cmd), lxc.init.cwd, lxc.init.uid/gid, the environment, lxc.signal.halt (StopSignal), with
+ExposedPorts, Volumes and Labels as comments. Where the target LXC cannot express the argv or
+the environment exactly, a start wrapper is needed: with --rootfs it is written there.`,
+    examples: [
+      'oci2lxc config app.tar',
+      'oci2lxc extract app.tar /srv/ct/rootfs && oci2lxc config app.tar --rootfs /srv/ct/rootfs >> /srv/ct/config',
+      'oci2lxc config app.tar --flavor pve --lxc-version 6.0 --rootfs /mnt/ct-rootfs >> /etc/pve/lxc/105.conf',
+    ],
+  },
+  options,
+  args: ['archive'],
+  trailing: true,
+  async body({ values, args, cmd }, io) {
     const flavor = oneOf('config', 'flavor', values.flavor, ['lxc', 'pve'] as const, 'lxc');
     const lxcVersion = checkLxcVersion('config', values['lxc-version']);
-    const [archivePath] = positionals('config', pos, ['archive']) as [string];
-    const run = runRequestFrom('config', values, split.cmd);
+    const run = runRequestFrom('config', values, cmd);
     const rootfs = values.rootfs !== undefined ? resolve(values.rootfs) : undefined;
-    const { caps, assumed } = await targetCapabilities(lxcVersion, flavor);
-    const out = await withImage(archivePath, { ...selectionOf(values), signal: io.signal }, async (image) => {
-      const plan = await planContainer(image, {
-        caps,
+    const out = await withImage(args.archive, { ...selectionOf(values), signal: io.signal }, (image) =>
+      planContainer(image, {
         flavor,
+        ...(lxcVersion !== undefined ? { lxcVersion } : {}),
         ...(rootfs !== undefined ? { rootfs } : {}),
         plainEnvironment: !!values['lxc-environment'],
-        writeWrapper: rootfs !== undefined,
-        overrides: run.overrides,
-      });
-      const note = volumesWarning(image.config.config?.Volumes, run);
-      if (note) plan.warnings.push(note);
-      // Volumes, limits, autostart: LXC keys, or pct.conf options for Proxmox.
-      const extra = new ConfigDocument();
-      const lines = flavor === 'pve' ? pveRunOptions(run) : runLines(run, rootfs);
-      for (const l of lines) {
-        const field = /memory/.test(l.key) ? '--memory' : /cpu/.test(l.key) ? '--cpus' : /auto|onboot/.test(l.key) ? '--autostart' : '--volume';
-        if (flavor === 'pve') extra.option(l.key, l.value, field);
-        else extra.entry(l.key, l.value, field);
-      }
-      if (lines.length > 0) {
-        plan.text = plan.document.append(extra).render(flavor);
-        plan.json.text = plan.text;
-      }
-      return plan;
-    });
+        run,
+      }),
+    );
     if (values.json) io.stdout.write(`${JSON.stringify(out.json, null, 2)}\n`);
     else io.stdout.write(out.text);
     if (!values.quiet) {
-      if (assumed) io.stderr.write(`note: target LXC not known here; assuming ${flavor === 'pve' ? "Proxmox VE 9's lxc-pve" : 'LXC'} ${caps.lxcVersion} (set --lxc-version)\n`);
+      if (out.target.assumed) io.stderr.write(`note: target LXC not known here; assuming ${flavor === 'pve' ? "Proxmox VE 9's lxc-pve" : 'LXC'} ${out.target.lxcVersion} (set --lxc-version)\n`);
       for (const w of out.warnings) io.stderr.write(`warning: ${printableLine(w)}\n`);
     }
     if (flavor === 'pve' && out.json.console === true && !values.quiet) {
@@ -108,4 +87,4 @@ export const config: Command = {
     }
     return 0;
   },
-};
+});

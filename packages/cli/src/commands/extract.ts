@@ -1,35 +1,24 @@
 import { resolve } from 'node:path';
 import { formatPlatform } from '@oci2lxc/oci-tar-image';
 import { extractImage, parseIdMap, type IdMap } from '@oci2lxc/oci-extract';
-import { commonOptions, parse, positionals, selectOptions } from '../args.js';
+import { commonOptions, selectOptions, type OptionSpec } from '../args.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
-import { registryHelp, registryOptions, selectionOf, withImage } from '../image-source.js';
+import { registryOptions, selectionOf, withImage } from '../image-source.js';
 import { ProgressReporter } from '../progress.js';
-import type { Command, Io } from '../command.js';
+import { defineCommand, type Io } from '../command.js';
 
-export const extractHelp = `Usage: oci2lxc extract <archive> <rootfs> [--platform P] [--ref NAME] [--idmap container:host:count]... [--json]
-
-Applies the layers of the selected image into <rootfs>, which must be absent or empty. Every
-layer is read once: its compressed digest and its diff_id are verified while it is applied, and
-whiteouts, ownership, modes, xattrs, links and devices follow the OCI image spec. On any failure
-(or Ctrl-C) <rootfs> is left as it was found. Of several extractions into one <rootfs> at
-once, exactly one writes; the others fail with DESTINATION_NOT_EMPTY and write nothing.
-
-Options:
-  --platform P       select the image for platform P (default: this host's)
-  --ref NAME         select the image by name or tag
-  --idmap C:H:N      map container ids C..C+N-1 to host ids H..H+N-1 (uids and gids; prefix
-                     u: or g: for one of them); repeatable. Unprivileged Proxmox: 0:100000:65536
-  --json             print one JSON document on stdout when done
-  -q, --quiet        no progress on stderr
-  -h, --help         this help
-
-Examples:
-  oci2lxc extract app.tar /var/lib/lxc/app/rootfs
-  oci2lxc extract app.tar ./rootfs --idmap 0:100000:65536 --platform linux/arm64
-
-${registryHelp}`;
+const options = {
+  ...selectOptions,
+  idmap: {
+    type: 'string',
+    multiple: true,
+    value: 'C:H:N',
+    help: ['map container ids C..C+N-1 to host ids H..H+N-1 (uids and gids; prefix', 'u: or g: for one of them); repeatable. Unprivileged Proxmox: 0:100000:65536'],
+  },
+  ...registryOptions,
+  ...commonOptions,
+} as const satisfies OptionSpec;
 
 export function idMapFrom(command: string, specs: string[] | undefined): IdMap | undefined {
   if (!specs || specs.length === 0) return undefined;
@@ -40,20 +29,24 @@ export function idMapFrom(command: string, specs: string[] | undefined): IdMap |
   }
 }
 
-export const extract: Command = {
+export const extract = defineCommand({
   name: 'extract',
   summary: 'apply the image layers into a root filesystem directory',
-  help: extractHelp,
-  async run(argv: string[], io: Io): Promise<number> {
-    const { values, positionals: pos } = parse('extract', argv, { ...commonOptions, ...selectOptions, ...registryOptions, idmap: { type: 'string', multiple: true } });
-    if (values.help) {
-      io.stdout.write(`${extractHelp}\n`);
-      return 0;
-    }
-    const [archivePath, rootfsArg] = positionals('extract', pos, ['archive', 'rootfs']) as [string, string];
+  text: {
+    usage: 'oci2lxc extract <archive> <rootfs> [--platform P] [--ref NAME] [--idmap container:host:count]... [--json]',
+    about: `Applies the layers of the selected image into <rootfs>, which must be absent or empty. Every
+layer is read once: its compressed digest and its diff_id are verified while it is applied, and
+whiteouts, ownership, modes, xattrs, links and devices follow the OCI image spec. On any failure
+(or Ctrl-C) <rootfs> is left as it was found. Of several extractions into one <rootfs> at
+once, exactly one writes; the others fail with DESTINATION_NOT_EMPTY and write nothing.`,
+    examples: ['oci2lxc extract app.tar /var/lib/lxc/app/rootfs', 'oci2lxc extract app.tar ./rootfs --idmap 0:100000:65536 --platform linux/arm64'],
+  },
+  options,
+  args: ['archive', 'rootfs'],
+  async body({ values, args }, io) {
     const idMap = idMapFrom('extract', values.idmap);
-    const rootfs = resolve(rootfsArg);
-    const result = await withImage(archivePath, { ...selectionOf(values), signal: io.signal }, async (image) => {
+    const rootfs = resolve(args.rootfs);
+    const result = await withImage(args.archive, { ...selectionOf(values), signal: io.signal }, async (image) => {
       const stats = await extractTo(image, rootfs, io, { quiet: !!values.quiet, ...(idMap ? { idMap } : {}) });
       return { image, stats };
     });
@@ -76,7 +69,7 @@ export const extract: Command = {
     }
     return 0;
   },
-};
+});
 
 export interface ExtractStats {
   bytes: number;

@@ -1,28 +1,10 @@
 import { formatPlatform, type Image, type ImageArchive, type RuntimeConfig } from '@oci2lxc/oci-tar-image';
-import { commonOptions, parse, positionals, selectOptions } from '../args.js';
+import { commonOptions, selectOptions, type OptionSpec } from '../args.js';
 import { formatBytes, formatValue, printableLine } from '../format.js';
-import { registryHelp, registryOptions, selectionOf, withImage } from '../image-source.js';
-import type { Command, Io } from '../command.js';
+import { registryOptions, selectionOf, withImage } from '../image-source.js';
+import { defineCommand } from '../command.js';
 
-export const inspectHelp = `Usage: oci2lxc inspect <archive> [--platform os/arch[/variant]] [--ref NAME] [--json]
-
-Shows what an image archive offers and the selected image: format, images and platforms,
-manifest and config digests, layers, and the runtime config (Entrypoint, Cmd, Env, WorkingDir,
-User, StopSignal, ExposedPorts, Volumes, Labels). Reads tar headers and small JSON blobs only.
-
-Options:
-  --platform P   select the image for platform P (default: this host's, e.g. linux/amd64)
-  --ref NAME     select the image by name or tag (OCI ref.name, Docker RepoTags)
-  --json         print one JSON document on stdout
-  -q, --quiet    no progress or notes on stderr
-  -h, --help     this help
-
-Examples:
-  oci2lxc inspect nginx.tar
-  oci2lxc inspect multiarch.tar --platform linux/arm64/v8 --json
-  podman save --format oci-archive -o app.tar app && oci2lxc inspect app.tar --ref app:latest
-
-${registryHelp}`;
+const options = { ...selectOptions, ...registryOptions, ...commonOptions } as const satisfies OptionSpec;
 
 type Json = string | string[] | Record<string, object> | Record<string, string> | null;
 
@@ -72,17 +54,23 @@ export function describeImage(archive: ImageArchive, image: Image) {
   };
 }
 
-export const inspect: Command = {
+export const inspect = defineCommand({
   name: 'inspect',
   summary: 'show the images, layers and runtime config of an image archive',
-  help: inspectHelp,
-  async run(argv: string[], io: Io): Promise<number> {
-    const { values, positionals: pos } = parse('inspect', argv, { ...commonOptions, ...selectOptions, ...registryOptions });
-    if (values.help) {
-      io.stdout.write(`${inspectHelp}\n`);
-      return 0;
-    }
-    const [path] = positionals('inspect', pos, ['archive']) as [string];
+  text: {
+    usage: 'oci2lxc inspect <archive> [--platform os/arch[/variant]] [--ref NAME] [--json]',
+    about: `Shows what an image archive offers and the selected image: format, images and platforms,
+manifest and config digests, layers, and the runtime config (Entrypoint, Cmd, Env, WorkingDir,
+User, StopSignal, ExposedPorts, Volumes, Labels). Reads tar headers and small JSON blobs only.`,
+    examples: [
+      'oci2lxc inspect nginx.tar',
+      'oci2lxc inspect multiarch.tar --platform linux/arm64/v8 --json',
+      'podman save --format oci-archive -o app.tar app && oci2lxc inspect app.tar --ref app:latest',
+    ],
+  },
+  options,
+  args: ['archive'],
+  async body({ values, args: { archive: path } }, io) {
     const doc = await withImage(path, { ...selectionOf(values), signal: io.signal }, async (image, archive) => describeImage(archive, image));
     if (values.json) {
       io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
@@ -115,4 +103,4 @@ export const inspect: Command = {
     io.stdout.write(`${lines.map(printableLine).join('\n')}\n`);
     return 0;
   },
-};
+});

@@ -1,52 +1,39 @@
 import { resolve } from 'node:path';
 import { formatPlatform } from '@oci2lxc/oci-tar-image';
 import { formatReference, RegistryImage } from '@oci2lxc/oci-registry';
-import { commonOptions, oneOf, parse, positionals, selectOptions } from '../args.js';
+import { commonOptions, oneOf, selectOptions, type OptionSpec } from '../args.js';
 import { writeImageArchive } from '../archive-writer.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
-import { classifySource, registryHelp, registryOptions, selectionOf, withImage } from '../image-source.js';
-import type { Command, Io } from '../command.js';
+import { classifySource, registryOptions, selectionOf, withImage } from '../image-source.js';
+import { defineCommand } from '../command.js';
 
-export const pullHelp = `Usage: oci2lxc pull <reference> -o <archive> [--format oci|docker] [--platform P]
+const options = {
+  output: { type: 'string', short: 'o', value: 'FILE', help: 'the archive to write (replaced if it exists)' },
+  format: { type: 'string', value: 'F', help: 'oci (default) or docker' },
+  platform: { ...selectOptions.platform, help: "the platform to pull from a multi-platform image (default: this host's)" },
+  ...commonOptions,
+  ...registryOptions,
+} as const satisfies OptionSpec;
 
-Downloads one image from its registry (no docker, podman or skopeo needed) and writes it as an
-image archive: an OCI image layout tar (default; what 'skopeo copy … oci-archive:' writes, and a
-Proxmox VE container template) or a Docker archive ('docker save' layout). Every blob is verified;
-the archive appears only when complete.
-
-Options:
-  -o, --output FILE   the archive to write (replaced if it exists)
-  --format F          oci (default) or docker
-  --platform P        the platform to pull from a multi-platform image (default: this host's)
-  --json              print a JSON summary on stdout
-  -q, --quiet         no notes on stderr
-  -h, --help          this help
-
-Examples:
-  oci2lxc pull nginx:1.27 -o nginx.tar
-  oci2lxc pull ghcr.io/org/app@sha256:… -o app.tar --platform linux/arm64
-  oci2lxc pull debian:12 -o /var/lib/vz/template/cache/debian-12-oci.tar
-
-${registryHelp}`;
-
-export const pull: Command = {
+export const pull = defineCommand({
   name: 'pull',
   summary: 'download an image from a registry into an archive',
-  help: pullHelp,
-  async run(argv: string[], io: Io): Promise<number> {
-    const { values, positionals: pos } = parse('pull', argv, {
-      ...commonOptions,
-      platform: selectOptions.platform,
-      ...registryOptions,
-      output: { type: 'string', short: 'o' },
-      format: { type: 'string' },
-    });
-    if (values.help) {
-      io.stdout.write(`${pullHelp}\n`);
-      return 0;
-    }
-    const [reference] = positionals('pull', pos, ['reference']) as [string];
+  text: {
+    usage: 'oci2lxc pull <reference> -o <archive> [--format oci|docker] [--platform P]',
+    about: `Downloads one image from its registry (no docker, podman or skopeo needed) and writes it as an
+image archive: an OCI image layout tar (default; what 'skopeo copy … oci-archive:' writes, and a
+Proxmox VE container template) or a Docker archive ('docker save' layout). Every blob is verified;
+the archive appears only when complete.`,
+    examples: [
+      'oci2lxc pull nginx:1.27 -o nginx.tar',
+      'oci2lxc pull ghcr.io/org/app@sha256:… -o app.tar --platform linux/arm64',
+      'oci2lxc pull debian:12 -o /var/lib/vz/template/cache/debian-12-oci.tar',
+    ],
+  },
+  options,
+  args: ['reference'],
+  async body({ values, args: { reference } }, io) {
     if (values.output === undefined) throw new UsageError('missing -o <archive>', 'pull');
     const format = oneOf('pull', 'format', values.format, ['oci', 'docker'] as const, 'oci');
     const source = classifySource(reference);
@@ -76,4 +63,4 @@ export const pull: Command = {
     }
     return 0;
   },
-};
+});

@@ -1,38 +1,37 @@
 // The network options of `create` and the LXC template: --ip, --gateway, --dns, --dns-search,
 // --dns-option, --hostname. Values are checked by @oci2lxc/lxc-config's parsers.
-import { LxcConfigError, parseGateway, parseHostname, parseIpSetting, parseNameserver, isDnsName, type Gateway, type IpSetting } from '@oci2lxc/lxc-config';
+import { LxcConfigError, parseGateway, parseHostname, parseIpSetting, parseNameserver, isDnsName } from '@oci2lxc/lxc-config';
+import type { NetworkRequest } from '@oci2lxc/lxc-container';
 import type { OptionSpec } from '../args.js';
 import { UsageError } from '../errors.js';
 
+const NETWORK = 'Network';
+
 export const networkOptions = {
-  ip: { type: 'string', multiple: true },
-  gateway: { type: 'string', multiple: true },
-  dns: { type: 'string', multiple: true },
-  'dns-search': { type: 'string', multiple: true },
-  'dns-option': { type: 'string', multiple: true },
-  hostname: { type: 'string' },
+  ip: {
+    type: 'string',
+    multiple: true,
+    value: 'ADDR/PREFIX',
+    group: NETWORK,
+    help: [
+      'a fixed address LXC sets on eth0 (IPv4 and/or IPv6, repeatable)',
+      "--ip dhcp: host-managed DHCP, the host runs busybox udhcpc in the container's",
+      'network (default for an application image on a veth network)',
+      '--ip manual: nobody configures the address',
+    ],
+  },
+  gateway: { type: 'string', multiple: true, value: 'ADDR|auto', group: NETWORK, help: "default route (auto: the bridge's own address); with a fixed --ip" },
+  dns: {
+    type: 'string',
+    multiple: true,
+    value: 'ADDR',
+    group: NETWORK,
+    help: ["DNS server for /etc/resolv.conf (repeatable; default: the DHCP lease's,", "else the host's minus loopback ones, as Docker does)"],
+  },
+  'dns-search': { type: 'string', multiple: true, value: 'NAME', group: NETWORK, help: 'search domain (repeatable)' },
+  'dns-option': { type: 'string', multiple: true, value: 'OPT', group: NETWORK, help: 'resolv.conf option, e.g. ndots:2 (repeatable)' },
+  hostname: { type: 'string', value: 'NAME', group: NETWORK, help: "the container's host name (default: its name)" },
 } as const satisfies OptionSpec;
-
-export const networkHelp = `  --ip ADDR/PREFIX    a fixed address LXC sets on eth0 (IPv4 and/or IPv6, repeatable)
-  --ip dhcp           host-managed DHCP: the host runs busybox udhcpc in the container's network
-                      (default for an application image on a veth network)
-  --ip manual         nobody configures the address
-  --gateway ADDR|auto default route (auto: the bridge's own address); with a fixed --ip
-  --dns ADDR          DNS server for /etc/resolv.conf (repeatable; default: the DHCP lease's,
-                      else the host's minus loopback ones, as Docker does)
-  --dns-search NAME   search domain (repeatable)
-  --dns-option OPT    resolv.conf option, e.g. ndots:2 (repeatable)
-  --hostname NAME     the container's host name (default: its name)`;
-
-/** What the user asked for about the network. */
-export interface NetworkRequest {
-  ip?: IpSetting;
-  gateways: Gateway[];
-  dns: string[];
-  dnsSearch: string[];
-  dnsOptions: string[];
-  hostname?: string;
-}
 
 interface NetworkValues {
   ip?: string[] | undefined;

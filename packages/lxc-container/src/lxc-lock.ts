@@ -2,7 +2,7 @@
 // commands_utils.c): the container lock file that lxc-start (while it loads the config),
 // lxc-destroy, lxc-copy and lxc-snapshot hold, and the command socket of a running container.
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { CliError } from './errors.js';
+import { ContainerError } from './errors.js';
 import { lockFile, type HeldLock } from './file-lock.js';
 
 /** LXC's get_rundir(): /run when we own it (root), else $XDG_RUNTIME_DIR or ~/.cache/lxc/run. */
@@ -35,7 +35,7 @@ export async function lockLxcContainer(lxcpath: string, name: string, timeoutMs:
   try {
     mkdirSync(path.slice(0, path.lastIndexOf('/')), { recursive: true, mode: 0o755 });
   } catch (err) {
-    throw new CliError('LOCK_FAILED', `cannot take LXC's lock on container '${name}': ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new ContainerError('LOCK_FAILED', `cannot take LXC's lock on container '${name}': ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   return lockFile(path, { wait: true, timeoutMs });
 }

@@ -1,5 +1,5 @@
-// The two scripts of host-managed DHCP, shipped inside the CLI (no file lookup at run time, like
-// the version) and copied by `create` into <container dir>/oci2lxc/. They are fixed text: nothing
+// The two scripts of host-managed DHCP, shipped inside this package (no file lookup at run time)
+// and copied by createContainer into <container dir>/oci2lxc/. They are fixed text: nothing
 // from the image or the user is ever spliced into them.
 
 /**

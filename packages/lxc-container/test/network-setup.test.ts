@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@oci2lxc/fixtures';
-import { prepareNetwork, type NetworkSetupInput } from '../src/network/setup.js';
-import type { NetworkRequest } from '../src/network/options.js';
+import { prepareNetwork, type NetworkSetupInput } from '../src/network-setup.js';
+import type { NetworkRequest } from '../src/network-setup.js';
 
 const tmp = tempDir('oci2lxc-netsetup-');
 afterAll(() => tmp.cleanup());

@@ -3,7 +3,7 @@
 // LXC's own container lock; the kernel drops it when the helper exits, and the helper exits when
 // its stdin closes: on release, and on any end of this process, SIGKILL included. No stale lock.
 import { spawn } from 'node:child_process';
-import { CliError } from './errors.js';
+import { ContainerError } from './errors.js';
 
 // perl, because it is everywhere LXC is (Debian's perl-base is Essential; Proxmox VE is written in
 // it) and its fcntl() passes a struct flock. Arguments: path, wait (0|1), unlink on release (0|1),
@@ -92,8 +92,8 @@ export function lockFile(path: string, opts: LockOptions = {}): Promise<HeldLock
       settle(() =>
         reject(
           e.code === 'ENOENT'
-            ? new CliError('LOCK_UNAVAILABLE', `cannot lock ${path}: perl is needed to hold the lock (Debian: perl-base) and was not found`, { cause: e })
-            : new CliError('LOCK_FAILED', `cannot lock ${path}: ${e.message}`, { cause: e }),
+            ? new ContainerError('LOCK_UNAVAILABLE', `cannot lock ${path}: perl is needed to hold the lock (Debian: perl-base) and was not found`, { cause: e })
+            : new ContainerError('LOCK_FAILED', `cannot lock ${path}: ${e.message}`, { cause: e }),
         ),
       ),
     );
@@ -120,10 +120,10 @@ export function lockFile(path: string, opts: LockOptions = {}): Promise<HeldLock
           }),
         );
       }
-      settle(() => reject(new CliError('LOCK_FAILED', `cannot lock ${path}: ${line.replace(/^error /, '')}`)));
+      settle(() => reject(new ContainerError('LOCK_FAILED', `cannot lock ${path}: ${line.replace(/^error /, '')}`)));
     });
     child.once('close', (code) =>
-      settle(() => reject(new CliError('LOCK_FAILED', `cannot lock ${path}: the lock helper exited (${code ?? 'signal'})${err ? `: ${err.trim()}` : ''}`))),
+      settle(() => reject(new ContainerError('LOCK_FAILED', `cannot lock ${path}: the lock helper exited (${code ?? 'signal'})${err ? `: ${err.trim()}` : ''}`))),
     );
   });
 }

@@ -7,7 +7,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CliError } from './errors.js';
+import { ContainerError } from './errors.js';
 import { lockFile } from './file-lock.js';
 import { commandSocketBound, lockLxcContainer } from './lxc-lock.js';
 
@@ -56,7 +56,7 @@ export async function claimContainer(lxcpath: string, name: string, opts: { swee
     } catch {
       // released meanwhile: still busy a moment ago
     }
-    throw new CliError('CONTAINER_BUSY', `container '${name}' is being created by another oci2lxc run${pid ? ` (pid ${pid})` : ''} in ${lxcpath}; nothing was changed`);
+    throw new ContainerError('CONTAINER_BUSY', `container '${name}' is being created by another oci2lxc run${pid ? ` (pid ${pid})` : ''} in ${lxcpath}; nothing was changed`);
   }
   const notes: string[] = [];
   const stale = pidOf(held.previous);
@@ -120,7 +120,7 @@ export async function removeTree(path: string): Promise<void> {
 export function checkNotBeingCreated(lxcpath: string, name: string): void {
   const partial = join(lxcpath, name, 'partial');
   if (existsSync(partial)) {
-    throw new CliError('CONTAINER_BUSY', `container '${name}' is being created by lxc-create (or its creation failed: ${partial} exists; then lxc-destroy it); nothing was changed`);
+    throw new ContainerError('CONTAINER_BUSY', `container '${name}' is being created by lxc-create (or its creation failed: ${partial} exists; then lxc-destroy it); nothing was changed`);
   }
 }
 
@@ -131,7 +131,7 @@ export function checkNotBeingCreated(lxcpath: string, name: string): void {
 export async function checkReplaceable(lxcpath: string, name: string, lxcInfo: boolean): Promise<void> {
   checkNotBeingCreated(lxcpath, name);
   if (commandSocketBound(lxcpath, name) || (lxcInfo && (await lxcInfoRunning(lxcpath, name)))) {
-    throw new CliError('CONTAINER_RUNNING', `container '${name}' is running; stop it before replacing it (nothing was changed)`);
+    throw new ContainerError('CONTAINER_RUNNING', `container '${name}' is running; stop it before replacing it (nothing was changed)`);
   }
 }
 
@@ -157,12 +157,12 @@ export async function placeContainer(staging: string, lxcpath: string, name: str
   const finalDir = join(lxcpath, name);
   const lock = await lockLxcContainer(lxcpath, name, lxcLockTimeoutMs);
   if (lock === 'busy') {
-    throw new CliError('CONTAINER_BUSY', `LXC's lock on container '${name}' has been held by another LXC tool for ${lxcLockTimeoutMs / 1000}s; nothing was changed`);
+    throw new ContainerError('CONTAINER_BUSY', `LXC's lock on container '${name}' has been held by another LXC tool for ${lxcLockTimeoutMs / 1000}s; nothing was changed`);
   }
   let trash: string | undefined;
   try {
     if (existsSync(finalDir) || isSymlink(finalDir)) {
-      if (!force) throw new CliError('CONTAINER_EXISTS', `container '${name}' was created at ${finalDir} by someone else meanwhile; nothing was changed`);
+      if (!force) throw new ContainerError('CONTAINER_EXISTS', `container '${name}' was created at ${finalDir} by someone else meanwhile; nothing was changed`);
       await checkReplaceable(lxcpath, name, false);
       trash = `${staging}.old`;
       await rename(finalDir, trash);
@@ -171,7 +171,7 @@ export async function placeContainer(staging: string, lxcpath: string, name: str
     if (existsSync(staging)) {
       if (trash) await rename(trash, finalDir).catch(() => undefined);
       trash = undefined;
-      throw new CliError('CONTAINER_EXISTS', `container '${name}' was created at ${finalDir} by someone else meanwhile; nothing was changed`);
+      throw new ContainerError('CONTAINER_EXISTS', `container '${name}' was created at ${finalDir} by someone else meanwhile; nothing was changed`);
     }
   } finally {
     await lock.release();

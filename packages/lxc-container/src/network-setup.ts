@@ -15,12 +15,23 @@ import {
   LxcConfigError,
   resolvConfText,
   writeFileInRoot,
+  type Gateway,
+  type IpSetting,
   type LxcConfigLine,
   type ResolverSettings,
 } from '@oci2lxc/lxc-config';
-import { CliError } from '../errors.js';
+import { ContainerError } from './errors.js';
 import { DHCP_HOOK_SCRIPT, UDHCPC_SCRIPT } from './hook-scripts.js';
-import type { NetworkRequest } from './options.js';
+
+/** What the user asked for about the network. */
+export interface NetworkRequest {
+  ip?: IpSetting;
+  gateways: Gateway[];
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  hostname?: string;
+}
 
 /** Where the container's own files live, inside its directory. */
 export const STATE_DIR = 'oci2lxc';
@@ -94,7 +105,7 @@ export function defaultHostname(name: string): string {
 // LXC runs hooks through `sh -c "exec HOOK …"`: the hook's path must need no quoting.
 function hookPath(path: string): string {
   if (!/^\/[A-Za-z0-9._/+@:-]+$/.test(path)) {
-    throw new CliError('UNSAFE_PATH', `the container directory ${JSON.stringify(path)} has characters a shell would interpret; LXC runs hooks through sh -c, so host-managed DHCP needs a plain path (use --lxcpath with letters, digits and . _ - + @ : only, or --ip manual)`);
+    throw new ContainerError('UNSAFE_PATH', `the container directory ${JSON.stringify(path)} has characters a shell would interpret; LXC runs hooks through sh -c, so host-managed DHCP needs a plain path (use --lxcpath with letters, digits and . _ - + @ : only, or --ip manual)`);
   }
   return path;
 }
@@ -137,12 +148,12 @@ export function prepareNetwork(i: NetworkSetupInput): NetworkSetup {
   else if (req.ip) mode = req.ip.mode;
   else if (net.type === 'veth' && !net.hasAddress && i.application) mode = 'dhcp';
   else mode = 'manual';
-  if (req.ip && !hasInterface) throw new CliError('NO_INTERFACE', `--ip ${req.ip.mode === 'static' ? 'ADDR' : req.ip.mode} needs a network interface, but the container's network is ${net.type ?? 'absent'} (use --network veth[:BRIDGE])`);
+  if (req.ip && !hasInterface) throw new ContainerError('NO_INTERFACE', `--ip ${req.ip.mode === 'static' ? 'ADDR' : req.ip.mode} needs a network interface, but the container's network is ${net.type ?? 'absent'} (use --network veth[:BRIDGE])`);
 
   if (mode === 'dhcp') {
     const available = i.dhcpClientAvailable ?? dhcpClientOnHost();
     if (!available) {
-      if (req.ip?.mode === 'dhcp') throw new CliError('NO_DHCP_CLIENT', '--ip dhcp runs a DHCP client on the host: install busybox-static (or udhcpc)');
+      if (req.ip?.mode === 'dhcp') throw new ContainerError('NO_DHCP_CLIENT', '--ip dhcp runs a DHCP client on the host: install busybox-static (or udhcpc)');
       warnings.push('no DHCP client on this host (apt-get install busybox-static): the container gets no IPv4 address unless its image configures one (or use --ip ADDR/PREFIX)');
       mode = 'manual';
     }
@@ -171,7 +182,7 @@ export function prepareNetwork(i: NetworkSetupInput): NetworkSetup {
 
   if (mode === 'dhcp') {
     const ifname = net.name ?? 'eth0';
-    if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,14}$/.test(ifname)) throw new CliError('UNSAFE_PATH', `the interface name ${JSON.stringify(ifname)} is not one the DHCP hook accepts`);
+    if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,14}$/.test(ifname)) throw new ContainerError('UNSAFE_PATH', `the interface name ${JSON.stringify(ifname)} is not one the DHCP hook accepts`);
     writeFileSync(join(state, 'dhcp-hook'), DHCP_HOOK_SCRIPT, { mode: 0o755 });
     writeFileSync(join(state, 'udhcpc-script'), UDHCPC_SCRIPT, { mode: 0o755 });
     const hook = hookPath(join(finalState, 'dhcp-hook'));

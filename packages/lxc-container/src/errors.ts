@@ -1,0 +1,31 @@
+/** The stable codes of ContainerError. */
+export type ContainerErrorCode =
+  /** A container of that name exists (or appeared meanwhile) and `force` was not given. */
+  | 'CONTAINER_EXISTS'
+  /** Another run, or lxc-create, is creating the name; or LXC's lock stayed held. */
+  | 'CONTAINER_BUSY'
+  /** `force` over a running container. */
+  | 'CONTAINER_RUNNING'
+  | 'LOCK_FAILED'
+  /** No perl to hold the locks (Debian: perl-base). */
+  | 'LOCK_UNAVAILABLE'
+  /** A container directory or interface name a hook's `sh -c` would have to quote. */
+  | 'UNSAFE_PATH'
+  /** --ip for a container without a network interface. */
+  | 'NO_INTERFACE'
+  | 'NO_DHCP_CLIENT'
+  | 'UNSAFE_VOLUME_TARGET'
+  | 'UNSUPPORTED_VOLUME';
+
+/** A container could not be assembled; nothing was left behind when it is thrown. */
+export class ContainerError extends Error {
+  override readonly name = 'ContainerError';
+
+  constructor(
+    readonly code: ContainerErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
