@@ -25,8 +25,8 @@ export type ExtractErrorCode =
   | 'NOT_A_DIRECTORY'
   /** setfattr failed for another reason than "not supported". */
   | 'XATTR_FAILED'
-  /** A malformed `--idmap` spec or option. */
-  | 'INVALID_OPTION'
+  /** A caller's argument or option is malformed (an `--idmap` spec, `writeStrategy`, `expectedDiffId`'s algorithm). */
+  | 'INVALID_ARGUMENT'
   /** Any other file system error (EACCES, EIO, …). */
   | 'IO_ERROR';
 

@@ -45,7 +45,7 @@ export interface CommonOptions {
   onProgress?: (progress: ExtractProgress) => void;
   onWarning?: (warning: ExtractWarning) => void;
   /** How small files are written (for benchmarks and tests; the default 'auto' picks per file
-   * system). Invalid values fail with INVALID_OPTION. */
+   * system). Invalid values fail with INVALID_ARGUMENT. */
   writeStrategy?: WriteStrategy;
 }
 
