@@ -115,7 +115,7 @@ describe('config --rootfs on a hostile rootfs', () => {
       // The wrapper landed inside the rootfs, as a regular file.
       const found = spawnSync('find', [rootfs, '-type', 'f', '-newer', join(rootfs, 'bin/sh')], { encoding: 'utf8' }).stdout.trim();
       expect(found, r.stdout).not.toBe('');
-    } else expectFailure(r, 'config', ['UNSAFE_ROOTFS_PATH', 'INVALID_VALUE']);
+    } else expectFailure(r, 'config', ['UNSAFE_ROOTFS_PATH', 'INVALID_ARGUMENT']);
   });
 });
 

@@ -50,7 +50,7 @@ function stringArray(value: unknown, field: string): string[] {
   if (value === undefined || value === null) return [];
   if (typeof value === 'string') return [value];
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-    throw new LxcConfigError('INVALID_VALUE', `${field} is not an array of strings`, field);
+    throw new LxcConfigError('INVALID_ARGUMENT', `${field} is not an array of strings`, field);
   }
   return value as string[];
 }
@@ -71,14 +71,14 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   const argv = [...entrypoint, ...cmd];
   const fieldOf = (i: number): string => (i < entrypoint.length ? `Entrypoint[${i}]` : `Cmd[${i - entrypoint.length}]`);
   if (argv.length === 0) throw new LxcConfigError('EMPTY_COMMAND', `${imageName} has neither Entrypoint nor Cmd: nothing to run`, 'Cmd');
-  if (argv[0] === '') throw new LxcConfigError('INVALID_VALUE', `${fieldOf(0)} (the program to run) is empty`, fieldOf(0));
+  if (argv[0] === '') throw new LxcConfigError('INVALID_ARGUMENT', `${fieldOf(0)} (the program to run) is empty`, fieldOf(0));
   argv.forEach((a, i) => {
-    if (a.includes('\0')) throw new LxcConfigError('INVALID_VALUE', `${fieldOf(i)} ${show(a)} contains NUL, which no argv can hold`, fieldOf(i));
+    if (a.includes('\0')) throw new LxcConfigError('INVALID_ARGUMENT', `${fieldOf(i)} ${show(a)} contains NUL, which no argv can hold`, fieldOf(i));
   });
 
   for (const field of ['User', 'WorkingDir', 'StopSignal'] as const) {
     const v = image[field];
-    if (v !== undefined && v !== null && typeof v !== 'string') throw new LxcConfigError('INVALID_VALUE', `${field} is not a string`, field);
+    if (v !== undefined && v !== null && typeof v !== 'string') throw new LxcConfigError('INVALID_ARGUMENT', `${field} is not a string`, field);
   }
   const user = resolveUser(rootfs, image.User);
   if (!rootfs) warnings.push('no rootfs given: HOME defaults to / and supplementary groups are not looked up');
@@ -86,7 +86,7 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   const signal = parseSignal(image.StopSignal || 'SIGTERM');
 
   const rawCwd = image.WorkingDir || '/';
-  if (!rawCwd.startsWith('/')) throw new LxcConfigError('INVALID_VALUE', `WorkingDir ${show(rawCwd)} is not an absolute path`, 'WorkingDir');
+  if (!rawCwd.startsWith('/')) throw new LxcConfigError('INVALID_ARGUMENT', `WorkingDir ${show(rawCwd)} is not an absolute path`, 'WorkingDir');
   encodeConfigValue(rawCwd, 'WorkingDir');
   // Docker cleans WorkingDir lexically (filepath.Clean): `/a/../b` is `/b`, and `/a` is never made.
   const cwd = cleanPath(rawCwd);
@@ -152,7 +152,7 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
           if (!SHELL_NAME.test(name)) {
             const i = (image.Env ?? []).findIndex((x) => x.startsWith(`${name}=`));
             const field = i >= 0 ? `Env[${i}]` : 'Env';
-            throw new LxcConfigError('INVALID_VALUE', `${field}: the name ${show(name)} cannot be exported by ${SHELL}, and the image has no ${ENV_TOOLS.join(' or ')}; it needs lxc.environment.runtime (LXC >= 7.0) or envMode 'plain'`, field);
+            throw new LxcConfigError('INVALID_ARGUMENT', `${field}: the name ${show(name)} cannot be exported by ${SHELL}, and the image has no ${ENV_TOOLS.join(' or ')}; it needs lxc.environment.runtime (LXC >= 7.0) or envMode 'plain'`, field);
           }
         });
       }
@@ -163,7 +163,7 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
     }
     // Every byte the wrapper carries must reach the program as it is: no lone surrogates.
     const notUnicode = (v: string, field: string): void => {
-      if (LONE_SURROGATE.test(v)) throw new LxcConfigError('INVALID_VALUE', `${field} ${show(v)} is not valid Unicode (a lone surrogate)`, field);
+      if (LONE_SURROGATE.test(v)) throw new LxcConfigError('INVALID_ARGUMENT', `${field} ${show(v)} is not valid Unicode (a lone surrogate)`, field);
     };
     argv.forEach((a, i) => notUnicode(a, fieldOf(i)));
     if (wrapperEnv) env.forEach((e) => notUnicode(e, 'Env'));
@@ -173,7 +173,7 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   if (reasons.length > 0) {
     const path = options.wrapperPath ?? DEFAULT_WRAPPER_PATH;
     if (!path.startsWith('/') || configValueProblem(path) || path.includes(' ') || /^['"]/.test(path)) {
-      throw new LxcConfigError('INVALID_VALUE', `wrapperPath ${show(path)} must be an absolute path without spaces or quotes`, 'wrapperPath');
+      throw new LxcConfigError('INVALID_ARGUMENT', `wrapperPath ${show(path)} must be an absolute path without spaces or quotes`, 'wrapperPath');
     }
     const useEnv = wrapperEnv && envTool !== undefined;
     wrapper = { path, content: renderWrapper(argv, wrapperEnv ? env : undefined, reasons, useEnv ? ENV_TOOLS : undefined), reasons };

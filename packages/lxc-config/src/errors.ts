@@ -7,7 +7,9 @@ export type LxcConfigErrorCode =
   | 'UNKNOWN_USER'
   | 'UNKNOWN_GROUP'
   | 'UNKNOWN_SIGNAL'
-  | 'INVALID_VALUE'
+  /** An argument (an image-config field, an override, an option; `field` names it) is malformed or
+   * cannot be written as LXC config. */
+  | 'INVALID_ARGUMENT'
   | 'INVALID_KEY'
   | 'UNSAFE_ROOTFS_PATH'
   | 'LXC_NOT_FOUND';

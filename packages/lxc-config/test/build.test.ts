@@ -92,7 +92,7 @@ describe('buildLxcConfig: argv', () => {
 
   it('rejects NUL in argv, empty program, program starting with - when a wrapper is needed', () => {
     expect(err(() => buildLxcConfig({ Cmd: ['/a', 'x\0y'] }, { capabilities: lxc7 })).field).toBe('Cmd[1]');
-    expect(err(() => buildLxcConfig({ Cmd: [''] }, { capabilities: lxc7 })).code).toBe('INVALID_VALUE');
+    expect(err(() => buildLxcConfig({ Cmd: [''] }, { capabilities: lxc7 })).code).toBe('INVALID_ARGUMENT');
     // With env in the image the wrapper execs through `env -i --`, which runs "-x" fine; without it, no.
     expect(buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5 }).wrapper!.content).toContain(`'-x' 'a b'\n`);
     expect(err(() => buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5, rootfs: noEnv })).code).toBe('UNREPRESENTABLE_ARGUMENT');

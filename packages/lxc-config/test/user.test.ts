@@ -47,9 +47,9 @@ describe('resolveUser', () => {
   it('unknown names are errors naming the field', () => {
     expect(code(() => resolveUser(root, 'ghost'))).toBe('UNKNOWN_USER');
     expect(code(() => resolveUser(root, 'app:ghosts'))).toBe('UNKNOWN_GROUP');
-    expect(code(() => resolveUser(root, 'a:b:c'))).toBe('INVALID_VALUE');
+    expect(code(() => resolveUser(root, 'a:b:c'))).toBe('INVALID_ARGUMENT');
     expect(code(() => resolveUser(root, '-1'))).toBe('UNKNOWN_USER');
-    expect(code(() => resolveUser(root, '99999999999'))).toBe('INVALID_VALUE');
+    expect(code(() => resolveUser(root, '99999999999'))).toBe('INVALID_ARGUMENT');
   });
 
   it('without a rootfs only numbers work', () => {
