@@ -11,7 +11,9 @@ export type LxcConfigErrorCode =
    * cannot be written as LXC config. */
   | 'INVALID_ARGUMENT'
   | 'INVALID_KEY'
-  | 'UNSAFE_ROOTFS_PATH'
+  /** A path inside the rootfs cannot be used safely (a symlink loop, not a regular file or directory,
+   * changed while being opened): the same code as oci-extract's for an entry path. */
+  | 'UNSAFE_PATH'
   | 'LXC_NOT_FOUND';
 
 /** Every error this package throws on bad input. `field` names the image-config field (e.g. `Cmd[2]`, `Env[0]`, `User`). */

@@ -116,7 +116,7 @@ describe('writeStartWrapper', () => {
     const outside = join(tmp.path, 'outside-dir');
     mkdirSync(outside);
     symlinkSync(outside, join(root, '.oci2lxc'));
-    expect(() => writeStartWrapper(root, plan)).toThrow(expect.objectContaining({ code: 'UNSAFE_ROOTFS_PATH' }));
+    expect(() => writeStartWrapper(root, plan)).toThrow(expect.objectContaining({ code: 'UNSAFE_PATH' }));
     expect(readdirSync(outside)).toEqual([]);
     // Also a relative escape.
     const root2 = rootfs('evil-dir2');
