@@ -171,7 +171,7 @@ export function prepareNetwork(i: NetworkSetupInput): NetworkSetup {
 
   if (mode === 'dhcp') {
     const ifname = net.name ?? 'eth0';
-    if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,14}$/.test(ifname)) throw new CliError('UNSAFE_PATH', `the interface name ${JSON.stringify(ifname)} is not one the DHCP hook accepts`);
+    if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,14}$/.test(ifname)) throw new CliError('INVALID_ARGUMENT', `the interface name ${JSON.stringify(ifname)} is not one the DHCP hook accepts`);
     writeFileSync(join(state, 'dhcp-hook'), DHCP_HOOK_SCRIPT, { mode: 0o755 });
     writeFileSync(join(state, 'udhcpc-script'), UDHCPC_SCRIPT, { mode: 0o755 });
     const hook = hookPath(join(finalState, 'dhcp-hook'));
