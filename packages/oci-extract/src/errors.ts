@@ -1,8 +1,9 @@
 // Typed errors: every failure has a stable `code`, the layer digest and the entry path it is about.
 
 export type ExtractErrorCode =
-  /** The uncompressed layer does not hash to the config's diff_id. */
-  | 'DIGEST_MISMATCH'
+  /** The uncompressed layer does not hash to the config's diff_id (a stored blob that does not hash
+   * to its descriptor's digest is oci-tar-image's / oci-registry's DIGEST_MISMATCH). */
+  | 'DIFF_ID_MISMATCH'
   /** A symlink loop, an entry replacing the rootfs, or a name the host cannot hold (NAME_MAX, PATH_MAX). */
   | 'UNSAFE_PATH'
   /** GNU sparse files, multi-volume parts, unknown typeflags, hardlinks to directories. */

@@ -56,7 +56,7 @@ export async function extractImage(image: Image, rootfs: string, options: Extrac
         },
       });
       if (actual !== expected) {
-        throw new ExtractError('DIGEST_MISMATCH', `uncompressed layer has digest ${actual}, but the image config's diff_id is ${expected}`, {
+        throw new ExtractError('DIFF_ID_MISMATCH', `uncompressed layer has digest ${actual}, but the image config's diff_id is ${expected}`, {
           layer: layer.digest,
         });
       }

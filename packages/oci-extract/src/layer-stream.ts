@@ -29,7 +29,7 @@ export interface LayerRun {
 export async function runLayer(run: LayerRun): Promise<string> {
   const { applier, signal } = run;
   const algorithm = run.algorithm ?? 'sha256';
-  if (!getHashes().includes(algorithm)) throw applier.error('DIGEST_MISMATCH', `unsupported digest algorithm ${algorithm}`);
+  if (!getHashes().includes(algorithm)) throw applier.error('INVALID_ARGUMENT', `unsupported diff_id algorithm ${algorithm}`);
   const hash = createHash(algorithm);
   const streamErrors: unknown[] = [];
 

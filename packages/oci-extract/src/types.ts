@@ -59,7 +59,7 @@ export type ExtractOptions = CommonOptions;
 export interface ApplyLayerOptions extends CommonOptions {
   /** Compression of `tarStream`. Default 'none'. */
   compression?: Compression;
-  /** When given, the sha256 of the uncompressed tar must equal it (else DIGEST_MISMATCH). */
+  /** When given, the sha256 of the uncompressed tar must equal it (else DIFF_ID_MISMATCH). */
   expectedDiffId?: string;
   /** Named in errors, warnings and progress (e.g. the layer's digest). */
   layerDigest?: string;

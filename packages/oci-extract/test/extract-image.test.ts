@@ -94,7 +94,7 @@ describe('failures leave the destination as found', () => {
     const rootfs = join(work.path, 'new-rootfs');
     const err = (await extractImage(image, rootfs).catch((e: unknown) => e)) as ExtractError;
     expect(err).toBeInstanceOf(ExtractError);
-    expect(err.code).toBe('DIGEST_MISMATCH');
+    expect(err.code).toBe('DIFF_ID_MISMATCH');
     expect(err.layer).toBe(image.layers[1]!.digest);
     expect(err.message).toContain(image.layers[1]!.digest);
     expect(err.message).toContain(`sha256:${'0'.repeat(64)}`); // expected
@@ -111,7 +111,7 @@ describe('failures leave the destination as found', () => {
     const before = snapshot(work.path);
     const { image } = memoryImage({ layers: [[dir('.', { mode: 0o700, mtime: 5 }), file('a', 'x')], [file('b', 'y')]] });
     (image.layers[1] as { diffId: string }).diffId = `sha256:${'1'.repeat(64)}`;
-    await expect(extractImage(image, rootfs)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await expect(extractImage(image, rootfs)).rejects.toMatchObject({ code: 'DIFF_ID_MISMATCH' });
     expect(snapshot(work.path)).toEqual(before);
   });
 
