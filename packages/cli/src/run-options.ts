@@ -174,8 +174,8 @@ function assertNoSymlinkOnTheWay(rootfs: string, target: string): void {
       return;
     }
     const where = `/${comps.slice(0, i + 1).join('/')}`;
-    if (st.isSymbolicLink()) throw new CliError('UNSAFE_VOLUME_TARGET', `--volume target ${target}: ${where} is a symbolic link in the image; mount at the path it points to instead`);
-    if (!st.isDirectory() && i < comps.length - 1) throw new CliError('UNSAFE_VOLUME_TARGET', `--volume target ${target}: ${where} is not a directory in the image`);
+    if (st.isSymbolicLink()) throw new CliError('UNSAFE_PATH', `--volume target ${target}: ${where} is a symbolic link in the image; mount at the path it points to instead`);
+    if (!st.isDirectory() && i < comps.length - 1) throw new CliError('UNSAFE_PATH', `--volume target ${target}: ${where} is not a directory in the image`);
   }
 }
 
