@@ -220,7 +220,7 @@ export function limitLines(r: RunRequest): LxcConfigLine[] {
 export function pveRunOptions(r: RunRequest): LxcConfigLine[] {
   const out: LxcConfigLine[] = [];
   r.volumes.forEach((vol, i) => {
-    for (const p of [vol.source, vol.target]) if (/[,=\s]/.test(p) || /[\x00-\x1f\x7f]/.test(p)) throw new CliError('UNSUPPORTED_VOLUME', `--volume path ${JSON.stringify(p)}: pct.conf mount points cannot hold ',', '=' or blanks`);
+    for (const p of [vol.source, vol.target]) if (/[,=\s]/.test(p) || /[\x00-\x1f\x7f]/.test(p)) throw new CliError('INVALID_ARGUMENT', `--volume path ${JSON.stringify(p)}: pct.conf mount points cannot hold ',', '=' or blanks`);
     out.push({ key: `mp${i}`, value: `${vol.source},mp=${vol.target}${vol.readOnly ? ',ro=1' : ''}` });
   });
   if (r.memory !== undefined) out.push({ key: 'memory', value: String(Math.max(16, Math.floor(r.memory / 1024 / 1024))) });
