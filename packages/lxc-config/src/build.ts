@@ -141,7 +141,7 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   if (reasons.length > 0) {
     if (envTool && wrapperEnv) {
       // `env` would take a program name containing "=" for one more NAME=VALUE.
-      if (argv[0]!.includes('=')) throw new LxcConfigError('UNREPRESENTABLE_ARGUMENT', `${fieldOf(0)} ${show(argv[0]!)} contains "=", which ${envTool} would read as a variable, and the start wrapper is needed (${reasons.join('; ')})`, fieldOf(0));
+      if (argv[0]!.includes('=')) throw new LxcConfigError('UNREPRESENTABLE_ARGV', `${fieldOf(0)} ${show(argv[0]!)} contains "=", which ${envTool} would read as a variable, and the start wrapper is needed (${reasons.join('; ')})`, fieldOf(0));
     } else {
       if (bashShell) {
         throw new LxcConfigError('UNSUPPORTED_SHELL', `the image's /bin/sh is bash, which alters or refuses variables such as UID, EUID, RANDOM, SHELLOPTS in what it exports, and it has no ${ENV_TOOLS.join(' or ')} to set the environment exactly; the start wrapper is needed because ${reasons.join('; ')}`, 'Env');
@@ -158,7 +158,7 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
       }
       if (argv[0]!.startsWith('-')) {
         // dash's exec has no "--", bash's exec parses options: no portable way to exec such a name.
-        throw new LxcConfigError('UNREPRESENTABLE_ARGUMENT', `${fieldOf(0)} ${show(argv[0]!)} starts with "-", which the start wrapper's exec cannot run without env (${reasons.join('; ')})`, fieldOf(0));
+        throw new LxcConfigError('UNREPRESENTABLE_ARGV', `${fieldOf(0)} ${show(argv[0]!)} starts with "-", which the start wrapper's exec cannot run without env (${reasons.join('; ')})`, fieldOf(0));
       }
     }
     // Every byte the wrapper carries must reach the program as it is: no lone surrogates.
@@ -221,7 +221,7 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   };
 }
 
-/** Throw NO_SHELL / UNREPRESENTABLE_ARGUMENT when the rootfs has no /bin/sh to run the wrapper. */
+/** Throw NO_SHELL / UNREPRESENTABLE_ARGV when the rootfs has no /bin/sh to run the wrapper. */
 export function assertShell(rootfs: string, wrapper: StartWrapper): void {
   if (wrapper.usesEnv && !ENV_TOOLS.some((t) => isExecutableInRoot(rootfs, t))) {
     throw new LxcConfigError('NO_SHELL', `the start wrapper sets the environment with env, and the image has neither ${ENV_TOOLS.join(' nor ')} (build the plan with this rootfs)`, 'Env');
@@ -229,7 +229,7 @@ export function assertShell(rootfs: string, wrapper: StartWrapper): void {
   if (isExecutableInRoot(rootfs, SHELL)) return;
   if (wrapper.argvProblem) {
     const p = wrapper.argvProblem;
-    throw new LxcConfigError('UNREPRESENTABLE_ARGUMENT', `${p.field} ${p.reason}; a start wrapper would be needed, but the image has no ${SHELL}`, p.field);
+    throw new LxcConfigError('UNREPRESENTABLE_ARGV', `${p.field} ${p.reason}; a start wrapper would be needed, but the image has no ${SHELL}`, p.field);
   }
   throw new LxcConfigError('NO_SHELL', `the image has no ${SHELL} for the start wrapper, which is needed because ${wrapper.reasons.join('; ')}`, 'Env');
 }

@@ -1,7 +1,7 @@
 /** Stable error codes of {@link LxcConfigError}. */
 export type LxcConfigErrorCode =
   | 'EMPTY_COMMAND'
-  | 'UNREPRESENTABLE_ARGUMENT'
+  | 'UNREPRESENTABLE_ARGV'
   | 'NO_SHELL'
   | 'UNSUPPORTED_SHELL'
   | 'UNKNOWN_USER'

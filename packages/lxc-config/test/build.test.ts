@@ -74,9 +74,9 @@ describe('buildLxcConfig: argv', () => {
     expect(get(p6, 'lxc.init.cmd')).toEqual(['/bin/echo "hello world" ""']);
   });
 
-  it('no shell and no representable argv → UNREPRESENTABLE_ARGUMENT naming argument and feature', () => {
+  it('no shell and no representable argv → UNREPRESENTABLE_ARGV naming argument and feature', () => {
     const e = err(() => buildLxcConfig({ Cmd: ['/app', 'a b'] }, { capabilities: lxc5, rootfs: noShell, envMode: 'plain' }));
-    expect(e.code).toBe('UNREPRESENTABLE_ARGUMENT');
+    expect(e.code).toBe('UNREPRESENTABLE_ARGV');
     expect(e.field).toBe('Cmd[1]');
     expect(e.message).toMatch(/LXC >= 6\.0/);
     expect(e.message).toMatch(/\/bin\/sh/);
@@ -95,8 +95,8 @@ describe('buildLxcConfig: argv', () => {
     expect(err(() => buildLxcConfig({ Cmd: [''] }, { capabilities: lxc7 })).code).toBe('INVALID_ARGUMENT');
     // With env in the image the wrapper execs through `env -i --`, which runs "-x" fine; without it, no.
     expect(buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5 }).wrapper!.content).toContain(`'-x' 'a b'\n`);
-    expect(err(() => buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5, rootfs: noEnv })).code).toBe('UNREPRESENTABLE_ARGUMENT');
-    expect(err(() => buildLxcConfig({ Cmd: ['/a=b', 'a b'] }, { capabilities: lxc5 })).code).toBe('UNREPRESENTABLE_ARGUMENT');
+    expect(err(() => buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5, rootfs: noEnv })).code).toBe('UNREPRESENTABLE_ARGV');
+    expect(err(() => buildLxcConfig({ Cmd: ['/a=b', 'a b'] }, { capabilities: lxc5 })).code).toBe('UNREPRESENTABLE_ARGV');
     // A lone surrogate has no UTF-8 form: neither a config line nor the wrapper could carry it.
     expect(err(() => buildLxcConfig({ Cmd: ['/a', 'x\ud800'] }, { capabilities: lxc5 })).field).toBe('Cmd[1]');
     expect(err(() => buildLxcConfig({ Cmd: ['/a'], Env: ['A=\udc00'] }, { capabilities: lxc7 })).field).toBe('Env');

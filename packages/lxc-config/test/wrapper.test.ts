@@ -146,7 +146,7 @@ describe('writeStartWrapper', () => {
     const rm = spawnSync('rm', [join(root, 'bin/sh')]);
     expect(rm.status).toBe(0);
     symlinkSync('/usr/bin/dash', join(root, 'bin/sh')); // exists on the host, not in the rootfs
-    expect(() => writeStartWrapper(root, plan)).toThrow(expect.objectContaining({ code: 'UNREPRESENTABLE_ARGUMENT', field: 'Cmd[1]' }));
+    expect(() => writeStartWrapper(root, plan)).toThrow(expect.objectContaining({ code: 'UNREPRESENTABLE_ARGV', field: 'Cmd[1]' }));
     expect(existsSync(join(root, '.oci2lxc'))).toBe(false);
   });
 });
