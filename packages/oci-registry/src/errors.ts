@@ -19,7 +19,7 @@ export type RegistryErrorCode =
   | 'RATE_LIMITED'
   | 'MANIFEST_TOO_LARGE'
   /** Docker image manifest schema 1 (deprecated, unsigned content): refused. */
-  | 'SCHEMA1_UNSUPPORTED'
+  | 'UNSUPPORTED_SCHEMA1'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INVALID_MANIFEST'
   | 'DIGEST_MISMATCH'
