@@ -1,3 +1,8 @@
+// The class marks its prototype with a registered symbol: every copy of this package (its ESM and
+// CJS builds, two versions in one tree) has its own class, so `instanceof` misses the others'
+// errors, but Symbol.for() keys are shared. isLxcConfigError checks either.
+const LXC_CONFIG_ERROR = Symbol.for('@oci2lxc/lxc-config.LxcConfigError');
+
 /** Stable error codes of {@link LxcConfigError}. */
 export type LxcConfigErrorCode =
   | 'EMPTY_COMMAND'
@@ -27,6 +32,13 @@ export class LxcConfigError extends Error {
     this.code = code;
     this.field = field;
   }
+}
+
+Object.defineProperty(LxcConfigError.prototype, LXC_CONFIG_ERROR, { value: true });
+
+/** An LxcConfigError of any copy of this package. */
+export function isLxcConfigError(err: unknown): err is LxcConfigError {
+  return err instanceof LxcConfigError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[LXC_CONFIG_ERROR] === true);
 }
 
 /** Quote a value for an error message so control characters and spaces are visible. */

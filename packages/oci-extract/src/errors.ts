@@ -1,5 +1,10 @@
 // Typed errors: every failure has a stable `code`, the layer digest and the entry path it is about.
 
+// The class marks its prototype with a registered symbol: every copy of this package (its ESM and
+// CJS builds, two versions in one tree) has its own class, so `instanceof` misses the others'
+// errors, but Symbol.for() keys are shared. isExtractError checks either.
+const EXTRACT_ERROR = Symbol.for('@oci2lxc/oci-extract.ExtractError');
+
 export type ExtractErrorCode =
   /** The uncompressed layer does not hash to the config's diff_id (a stored blob that does not hash
    * to its descriptor's digest is oci-tar-image's / oci-registry's DIGEST_MISMATCH). */
@@ -54,6 +59,13 @@ export class ExtractError extends Error {
     this.layer = options.layer;
     this.path = options.path;
   }
+}
+
+Object.defineProperty(ExtractError.prototype, EXTRACT_ERROR, { value: true });
+
+/** An ExtractError of any copy of this package. */
+export function isExtractError(err: unknown): err is ExtractError {
+  return err instanceof ExtractError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[EXTRACT_ERROR] === true);
 }
 
 /** The errno code (ENOENT, …) of a Node system error; undefined for anything else. */
