@@ -8,7 +8,7 @@ import {
   bindMountLine,
   encodeConfigValue,
   ensureDirectoryInRoot,
-  LxcConfigError,
+  isLxcConfigError,
   mountTarget,
   parseCpus,
   parseMemory,
@@ -123,7 +123,7 @@ function parseVolume(command: string, spec: string): Volume {
     // The whole line is checked now, so a bad value is a usage error before anything is written.
     bindMountLine({ source, target, readOnly });
   } catch (err) {
-    if (err instanceof LxcConfigError) throw new UsageError(err.message, command);
+    if (isLxcConfigError(err)) throw new UsageError(err.message, command);
     throw err;
   }
   return { source, target, readOnly };
@@ -152,7 +152,7 @@ export function runRequestFrom(command: string, v: RunValues, cmd: string[] | un
       autostart: !!v.autostart,
     };
   } catch (err) {
-    if (err instanceof LxcConfigError) throw new UsageError(err.message, command);
+    if (isLxcConfigError(err)) throw new UsageError(err.message, command);
     throw err;
   }
 }

@@ -12,7 +12,7 @@ import {
   hostsText,
   interfaceLines,
   isDnsName,
-  LxcConfigError,
+  isLxcConfigError,
   resolvConfText,
   writeFileInRoot,
   type LxcConfigLine,
@@ -192,7 +192,7 @@ export function prepareNetwork(i: NetworkSetupInput): NetworkSetup {
     try {
       writeFileInRoot(i.rootfs, target, text, 0o644);
     } catch (err) {
-      if (err instanceof LxcConfigError && err.code === 'UNSAFE_PATH') {
+      if (isLxcConfigError(err) && err.code === 'UNSAFE_PATH') {
         warnings.push(`${target} is not managed: ${err.message}`);
         continue;
       }
