@@ -6,7 +6,7 @@ import { encodeInitCmd } from './initcmd.js';
 import { isBashInRoot, isDirectoryInRoot, isExecutableInRoot } from './rootfs.js';
 import { renderWrapper, SHELL_NAME } from './shell.js';
 import { parseSignal } from './signal.js';
-import type { EnvRoute, ImageConfig, LxcCapabilities, LxcConfigLine, LxcPlan, StartWrapper } from './types.js';
+import type { EnvRoute, RuntimeConfig, LxcCapabilities, LxcConfigLine, LxcPlan, StartWrapper } from './types.js';
 import { resolveUser } from './user.js';
 
 /** Options of {@link buildLxcConfig}. */
@@ -59,7 +59,7 @@ function stringArray(value: unknown, field: string): string[] {
  * Map an image config to LXC config lines, and a start wrapper when the target LXC cannot carry
  * the argv or the environment in its config. Pure apart from reading the rootfs (if given).
  */
-export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPlan {
+export function buildLxcConfig(image: RuntimeConfig, options: BuildOptions): LxcPlan {
   const caps = options.capabilities;
   const imageName = options.imageName ?? 'the image';
   const rootfs = options.rootfs;
@@ -241,7 +241,7 @@ function cleanPath(p: string): string {
 }
 
 // Raw text: the config encoder escapes comments when it renders them.
-function describe(image: ImageConfig, imageName: string): string[] {
+function describe(image: RuntimeConfig, imageName: string): string[] {
   const out = [`oci2lxc: generated from ${imageName}`];
   const ports = Object.keys(image.ExposedPorts ?? {});
   if (ports.length) out.push(`ExposedPorts: ${ports.join(' ')}`);

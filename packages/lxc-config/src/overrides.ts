@@ -1,5 +1,5 @@
 import { LxcConfigError, show } from './errors.js';
-import type { ImageConfig } from './types.js';
+import type { RuntimeConfig } from './types.js';
 
 /**
  * `docker run` options that change what the image runs. Apply them with {@link applyOverrides}
@@ -35,8 +35,8 @@ function envName(entry: string): string {
  * replaces a variable of the same name in place or appends it, `-u`, `-w`, `--stop-signal`
  * replace the image's values. Pure.
  */
-export function applyOverrides(image: ImageConfig, o: RunOverrides): ImageConfig {
-  const out: ImageConfig = { ...image };
+export function applyOverrides(image: RuntimeConfig, o: RunOverrides): RuntimeConfig {
+  const out: RuntimeConfig = { ...image };
   if (o.entrypoint !== undefined) {
     out.Entrypoint = o.entrypoint === '' ? null : [o.entrypoint];
     out.Cmd = null;

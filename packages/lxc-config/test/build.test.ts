@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@oci2lxc/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLxcConfig, capabilitiesFor, DEFAULT_PATH, LxcConfigError, renderLxcConfig, writeStartWrapper, type ImageConfig } from '../src/index.js';
+import { buildLxcConfig, capabilitiesFor, DEFAULT_PATH, LxcConfigError, renderLxcConfig, writeStartWrapper, type RuntimeConfig } from '../src/index.js';
 import { parseConfigText } from '../src/confvalue.js';
 import { splitInitCmd } from '../src/initcmd.js';
 import { busyboxRootfs } from './helpers.js';
@@ -54,7 +54,7 @@ describe('buildLxcConfig: argv', () => {
   });
 
   it('representable argv goes straight into lxc.init.cmd, read back exactly', () => {
-    const image: ImageConfig = { Entrypoint: ['/bin/app', 'a"b', '$X', 'tab\there', '*'], Env: ['A=1'] };
+    const image: RuntimeConfig = { Entrypoint: ['/bin/app', 'a"b', '$X', 'tab\there', '*'], Env: ['A=1'] };
     for (const caps of [lxc6, lxc7]) {
       const plan = buildLxcConfig(image, { capabilities: caps, envMode: 'plain' });
       expect(plan.wrapper).toBeUndefined();
@@ -65,7 +65,7 @@ describe('buildLxcConfig: argv', () => {
   });
 
   it('stock LXC: an argument with a space needs the wrapper; LXC 6 quotes it', () => {
-    const image: ImageConfig = { Entrypoint: ['/bin/echo'], Cmd: ['hello world', ''] };
+    const image: RuntimeConfig = { Entrypoint: ['/bin/echo'], Cmd: ['hello world', ''] };
     const p5 = buildLxcConfig(image, { capabilities: lxc5, envMode: 'plain' });
     expect(p5.wrapper?.argvProblem).toEqual({ field: 'Cmd[0]', reason: expect.stringMatching(/space.*LXC >= 6\.0/) });
     expect(get(p5, 'lxc.init.cmd')).toEqual(['/.oci2lxc/init']);
