@@ -44,7 +44,12 @@ export function verifyingStream(source: Readable, opts: VerifyOptions): Readable
         cb(new OciImageError('DIGEST_MISMATCH', `${opts.archivePath}: ${opts.what} ${opts.digest} has digest ${actual}`, { subject }));
         return;
       }
-      opts.onDigest?.(actual);
+      try {
+        opts.onDigest?.(actual);
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
       cb();
     },
   });
