@@ -4,7 +4,7 @@
 // config before lxc-config maps it); the rest become config lines (@oci2lxc/lxc-container).
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { bindMountLine, LxcConfigError, parseCpus, parseMemory, parseSignal, type RunOverrides } from '@oci2lxc/lxc-config';
+import { bindMountLine, isLxcConfigError, parseCpus, parseMemory, parseSignal, type RunOverrides } from '@oci2lxc/lxc-config';
 import type { RunRequest, Volume } from '@oci2lxc/lxc-container';
 import type { OptionSpec } from './args.js';
 import { UsageError } from './errors.js';
@@ -92,7 +92,7 @@ function parseVolume(command: string, spec: string): Volume {
     // The whole line is checked now, so a bad value is a usage error before anything is written.
     bindMountLine({ source, target, readOnly });
   } catch (err) {
-    if (err instanceof LxcConfigError) throw new UsageError(err.message, command);
+    if (isLxcConfigError(err)) throw new UsageError(err.message, command);
     throw err;
   }
   return { source, target, readOnly };
@@ -121,7 +121,7 @@ export function runRequestFrom(command: string, v: RunValues, cmd: string[] | un
       autostart: !!v.autostart,
     };
   } catch (err) {
-    if (err instanceof LxcConfigError) throw new UsageError(err.message, command);
+    if (isLxcConfigError(err)) throw new UsageError(err.message, command);
     throw err;
   }
 }

@@ -93,7 +93,7 @@ describe('config --rootfs on a hostile rootfs', () => {
     expect(snapshot(c.sandbox, new Set())).toEqual(before);
     expect(r.stdout).not.toMatch(/4242/);
     if (r.status === 0) expect(r.stdout).not.toMatch(/4243/);
-    else expectFailure(r, 'config', ['UNKNOWN_USER', 'UNSAFE_ROOTFS_PATH']);
+    else expectFailure(r, 'config', ['UNKNOWN_USER', 'UNSAFE_PATH']);
   });
 
   it.each([
@@ -115,7 +115,7 @@ describe('config --rootfs on a hostile rootfs', () => {
       // The wrapper landed inside the rootfs, as a regular file.
       const found = spawnSync('find', [rootfs, '-type', 'f', '-newer', join(rootfs, 'bin/sh')], { encoding: 'utf8' }).stdout.trim();
       expect(found, r.stdout).not.toBe('');
-    } else expectFailure(r, 'config', ['UNSAFE_ROOTFS_PATH', 'INVALID_VALUE']);
+    } else expectFailure(r, 'config', ['UNSAFE_PATH', 'INVALID_ARGUMENT']);
   });
 });
 

@@ -880,7 +880,7 @@ table('broken and lying layers', [
     archive: () => ({
       spec: { images: [{ layers: [[file('a', 'a')], [file('b', 'b')]], extraConfig: { rootfs: { type: 'layers', diff_ids: [`sha256:${'0'.repeat(64)}`, `sha256:${'1'.repeat(64)}`] } } }] },
     }),
-    fail: ['DIGEST_MISMATCH'],
+    fail: ['DIFF_ID_MISMATCH'],
     mention: layerDigest(0),
   },
   {

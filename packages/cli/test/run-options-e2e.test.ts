@@ -130,8 +130,8 @@ describe.skipIf(!isRoot || !lxcAvailable)('docker run-style overrides on a real 
   });
 
   it.each([
-    ['a symlink to the host in the rootfs', '/escape/sub', 1, /UNSAFE_VOLUME_TARGET/],
-    ['a symlinked parent leading out', '/var/lib/x', 1, /UNSAFE_VOLUME_TARGET/],
+    ['a symlink to the host in the rootfs', '/escape/sub', 1, /UNSAFE_PATH/],
+    ['a symlinked parent leading out', '/var/lib/x', 1, /UNSAFE_PATH/],
     ['dot-dot components', '/../../x', 2, /\.\./],
     ['a relative target', 'x', 2, /--volume/],
   ])('a hostile --volume target (%s) creates nothing outside the rootfs and no container', (_what, target, status, message) => {

@@ -6,7 +6,7 @@ import { encodeInitCmd } from './initcmd.js';
 import { isBashInRoot, isDirectoryInRoot, isExecutableInRoot } from './rootfs.js';
 import { renderWrapper, SHELL_NAME } from './shell.js';
 import { parseSignal } from './signal.js';
-import type { EnvRoute, ImageConfig, LxcCapabilities, LxcConfigLine, LxcPlan, StartWrapper } from './types.js';
+import type { EnvRoute, RuntimeConfig, LxcCapabilities, LxcConfigLine, LxcPlan, StartWrapper } from './types.js';
 import { resolveUser } from './user.js';
 
 /** Options of {@link buildLxcConfig}. */
@@ -50,7 +50,7 @@ function stringArray(value: unknown, field: string): string[] {
   if (value === undefined || value === null) return [];
   if (typeof value === 'string') return [value];
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-    throw new LxcConfigError('INVALID_VALUE', `${field} is not an array of strings`, field);
+    throw new LxcConfigError('INVALID_ARGUMENT', `${field} is not an array of strings`, field);
   }
   return value as string[];
 }
@@ -59,7 +59,7 @@ function stringArray(value: unknown, field: string): string[] {
  * Map an image config to LXC config lines, and a start wrapper when the target LXC cannot carry
  * the argv or the environment in its config. Pure apart from reading the rootfs (if given).
  */
-export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPlan {
+export function buildLxcConfig(image: RuntimeConfig, options: BuildOptions): LxcPlan {
   const caps = options.capabilities;
   const imageName = options.imageName ?? 'the image';
   const rootfs = options.rootfs;
@@ -71,14 +71,14 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   const argv = [...entrypoint, ...cmd];
   const fieldOf = (i: number): string => (i < entrypoint.length ? `Entrypoint[${i}]` : `Cmd[${i - entrypoint.length}]`);
   if (argv.length === 0) throw new LxcConfigError('EMPTY_COMMAND', `${imageName} has neither Entrypoint nor Cmd: nothing to run`, 'Cmd');
-  if (argv[0] === '') throw new LxcConfigError('INVALID_VALUE', `${fieldOf(0)} (the program to run) is empty`, fieldOf(0));
+  if (argv[0] === '') throw new LxcConfigError('INVALID_ARGUMENT', `${fieldOf(0)} (the program to run) is empty`, fieldOf(0));
   argv.forEach((a, i) => {
-    if (a.includes('\0')) throw new LxcConfigError('INVALID_VALUE', `${fieldOf(i)} ${show(a)} contains NUL, which no argv can hold`, fieldOf(i));
+    if (a.includes('\0')) throw new LxcConfigError('INVALID_ARGUMENT', `${fieldOf(i)} ${show(a)} contains NUL, which no argv can hold`, fieldOf(i));
   });
 
   for (const field of ['User', 'WorkingDir', 'StopSignal'] as const) {
     const v = image[field];
-    if (v !== undefined && v !== null && typeof v !== 'string') throw new LxcConfigError('INVALID_VALUE', `${field} is not a string`, field);
+    if (v !== undefined && v !== null && typeof v !== 'string') throw new LxcConfigError('INVALID_ARGUMENT', `${field} is not a string`, field);
   }
   const user = resolveUser(rootfs, image.User);
   if (!rootfs) warnings.push('no rootfs given: HOME defaults to / and supplementary groups are not looked up');
@@ -86,7 +86,7 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   const signal = parseSignal(image.StopSignal || 'SIGTERM');
 
   const rawCwd = image.WorkingDir || '/';
-  if (!rawCwd.startsWith('/')) throw new LxcConfigError('INVALID_VALUE', `WorkingDir ${show(rawCwd)} is not an absolute path`, 'WorkingDir');
+  if (!rawCwd.startsWith('/')) throw new LxcConfigError('INVALID_ARGUMENT', `WorkingDir ${show(rawCwd)} is not an absolute path`, 'WorkingDir');
   encodeConfigValue(rawCwd, 'WorkingDir');
   // Docker cleans WorkingDir lexically (filepath.Clean): `/a/../b` is `/b`, and `/a` is never made.
   const cwd = cleanPath(rawCwd);
@@ -141,7 +141,7 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   if (reasons.length > 0) {
     if (envTool && wrapperEnv) {
       // `env` would take a program name containing "=" for one more NAME=VALUE.
-      if (argv[0]!.includes('=')) throw new LxcConfigError('UNREPRESENTABLE_ARGUMENT', `${fieldOf(0)} ${show(argv[0]!)} contains "=", which ${envTool} would read as a variable, and the start wrapper is needed (${reasons.join('; ')})`, fieldOf(0));
+      if (argv[0]!.includes('=')) throw new LxcConfigError('UNREPRESENTABLE_ARGV', `${fieldOf(0)} ${show(argv[0]!)} contains "=", which ${envTool} would read as a variable, and the start wrapper is needed (${reasons.join('; ')})`, fieldOf(0));
     } else {
       if (bashShell) {
         throw new LxcConfigError('UNSUPPORTED_SHELL', `the image's /bin/sh is bash, which alters or refuses variables such as UID, EUID, RANDOM, SHELLOPTS in what it exports, and it has no ${ENV_TOOLS.join(' or ')} to set the environment exactly; the start wrapper is needed because ${reasons.join('; ')}`, 'Env');
@@ -152,18 +152,18 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
           if (!SHELL_NAME.test(name)) {
             const i = (image.Env ?? []).findIndex((x) => x.startsWith(`${name}=`));
             const field = i >= 0 ? `Env[${i}]` : 'Env';
-            throw new LxcConfigError('INVALID_VALUE', `${field}: the name ${show(name)} cannot be exported by ${SHELL}, and the image has no ${ENV_TOOLS.join(' or ')}; it needs lxc.environment.runtime (LXC >= 7.0) or envMode 'plain'`, field);
+            throw new LxcConfigError('INVALID_ARGUMENT', `${field}: the name ${show(name)} cannot be exported by ${SHELL}, and the image has no ${ENV_TOOLS.join(' or ')}; it needs lxc.environment.runtime (LXC >= 7.0) or envMode 'plain'`, field);
           }
         });
       }
       if (argv[0]!.startsWith('-')) {
         // dash's exec has no "--", bash's exec parses options: no portable way to exec such a name.
-        throw new LxcConfigError('UNREPRESENTABLE_ARGUMENT', `${fieldOf(0)} ${show(argv[0]!)} starts with "-", which the start wrapper's exec cannot run without env (${reasons.join('; ')})`, fieldOf(0));
+        throw new LxcConfigError('UNREPRESENTABLE_ARGV', `${fieldOf(0)} ${show(argv[0]!)} starts with "-", which the start wrapper's exec cannot run without env (${reasons.join('; ')})`, fieldOf(0));
       }
     }
     // Every byte the wrapper carries must reach the program as it is: no lone surrogates.
     const notUnicode = (v: string, field: string): void => {
-      if (LONE_SURROGATE.test(v)) throw new LxcConfigError('INVALID_VALUE', `${field} ${show(v)} is not valid Unicode (a lone surrogate)`, field);
+      if (LONE_SURROGATE.test(v)) throw new LxcConfigError('INVALID_ARGUMENT', `${field} ${show(v)} is not valid Unicode (a lone surrogate)`, field);
     };
     argv.forEach((a, i) => notUnicode(a, fieldOf(i)));
     if (wrapperEnv) env.forEach((e) => notUnicode(e, 'Env'));
@@ -173,7 +173,7 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   if (reasons.length > 0) {
     const path = options.wrapperPath ?? DEFAULT_WRAPPER_PATH;
     if (!path.startsWith('/') || configValueProblem(path) || path.includes(' ') || /^['"]/.test(path)) {
-      throw new LxcConfigError('INVALID_VALUE', `wrapperPath ${show(path)} must be an absolute path without spaces or quotes`, 'wrapperPath');
+      throw new LxcConfigError('INVALID_ARGUMENT', `wrapperPath ${show(path)} must be an absolute path without spaces or quotes`, 'wrapperPath');
     }
     const useEnv = wrapperEnv && envTool !== undefined;
     wrapper = { path, content: renderWrapper(argv, wrapperEnv ? env : undefined, reasons, useEnv ? ENV_TOOLS : undefined), reasons };
@@ -221,7 +221,7 @@ export function buildLxcConfig(image: ImageConfig, options: BuildOptions): LxcPl
   };
 }
 
-/** Throw NO_SHELL / UNREPRESENTABLE_ARGUMENT when the rootfs has no /bin/sh to run the wrapper. */
+/** Throw NO_SHELL / UNREPRESENTABLE_ARGV when the rootfs has no /bin/sh to run the wrapper. */
 export function assertShell(rootfs: string, wrapper: StartWrapper): void {
   if (wrapper.usesEnv && !ENV_TOOLS.some((t) => isExecutableInRoot(rootfs, t))) {
     throw new LxcConfigError('NO_SHELL', `the start wrapper sets the environment with env, and the image has neither ${ENV_TOOLS.join(' nor ')} (build the plan with this rootfs)`, 'Env');
@@ -229,7 +229,7 @@ export function assertShell(rootfs: string, wrapper: StartWrapper): void {
   if (isExecutableInRoot(rootfs, SHELL)) return;
   if (wrapper.argvProblem) {
     const p = wrapper.argvProblem;
-    throw new LxcConfigError('UNREPRESENTABLE_ARGUMENT', `${p.field} ${p.reason}; a start wrapper would be needed, but the image has no ${SHELL}`, p.field);
+    throw new LxcConfigError('UNREPRESENTABLE_ARGV', `${p.field} ${p.reason}; a start wrapper would be needed, but the image has no ${SHELL}`, p.field);
   }
   throw new LxcConfigError('NO_SHELL', `the image has no ${SHELL} for the start wrapper, which is needed because ${wrapper.reasons.join('; ')}`, 'Env');
 }
@@ -241,7 +241,7 @@ function cleanPath(p: string): string {
 }
 
 // Raw text: the config encoder escapes comments when it renders them.
-function describe(image: ImageConfig, imageName: string): string[] {
+function describe(image: RuntimeConfig, imageName: string): string[] {
   const out = [`oci2lxc: generated from ${imageName}`];
   const ports = Object.keys(image.ExposedPorts ?? {});
   if (ports.length) out.push(`ExposedPorts: ${ports.join(' ')}`);

@@ -8,7 +8,7 @@ type Version = [number, number, number];
 function parseVersion(version: string): Version {
   // Accepts `5.0.2`, `6.0`, `lxc-5.0.2`, `v6.0.5`, `6.0.5-3` (a packaging suffix is ignored).
   const m = /^(?:lxc-|v)?(\d+)\.(\d+)(?:\.(\d+))?(?:[-~+].*)?$/.exec(version.trim());
-  if (!m) throw new LxcConfigError('INVALID_VALUE', `cannot parse LXC version ${JSON.stringify(version)} (expected X.Y or X.Y.Z)`, 'lxcVersion');
+  if (!m) throw new LxcConfigError('INVALID_ARGUMENT', `cannot parse LXC version ${JSON.stringify(version)} (expected X.Y or X.Y.Z)`, 'lxcVersion');
   return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
 }
 

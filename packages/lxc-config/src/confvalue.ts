@@ -27,10 +27,10 @@ export function configValueProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** Text to write after `key = ` so LXC reads exactly `value`. Throws INVALID_VALUE naming `field`. */
+/** Text to write after `key = ` so LXC reads exactly `value`. Throws INVALID_ARGUMENT naming `field`. */
 export function encodeConfigValue(value: string, field: string): string {
   const problem = configValueProblem(value);
-  if (problem) throw new LxcConfigError('INVALID_VALUE', `${field} ${show(value)} ${problem}`, field);
+  if (problem) throw new LxcConfigError('INVALID_ARGUMENT', `${field} ${show(value)} ${problem}`, field);
   const q = value[0];
   // LXC strips one pair of matching outer quotes, so add a pair that it can strip.
   if ((q === '"' || q === "'") && value.length > 1 && value.endsWith(q)) return q + value + q;

@@ -96,7 +96,7 @@ export class ConfigDocument {
 
   /**
    * `key = value`, where `value` is exactly what LXC must read. Throws `INVALID_KEY` for a key
-   * outside `lxc.word(.word)*`, `INVALID_VALUE` (naming `field`, default the key) for a value no
+   * outside `lxc.word(.word)*`, `INVALID_ARGUMENT` (naming `field`, default the key) for a value no
    * config line can carry: empty, control characters, leading or trailing whitespace.
    */
   entry(key: string, value: string, field: string = key): this {
@@ -188,7 +188,7 @@ export class ConfigDocument {
 
   #verify(read: ConfigEntry[], expected: ConfigEntry[]): void {
     const same = read.length === expected.length && read.every((r, i) => r.key === expected[i]!.key && r.value === expected[i]!.value);
-    if (!same) throw new LxcConfigError('INVALID_VALUE', `rendered config does not read back as written (${show(JSON.stringify(read))})`);
+    if (!same) throw new LxcConfigError('INVALID_ARGUMENT', `rendered config does not read back as written (${show(JSON.stringify(read))})`);
   }
 }
 

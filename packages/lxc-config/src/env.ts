@@ -16,10 +16,10 @@ export function buildEnv(imageEnv: readonly string[] | null | undefined, home: s
   const values = new Map<string, string>();
   (imageEnv ?? []).forEach((entry, i) => {
     const field = `Env[${i}]`;
-    if (typeof entry !== 'string') throw new LxcConfigError('INVALID_VALUE', `${field} is not a string`, field);
+    if (typeof entry !== 'string') throw new LxcConfigError('INVALID_ARGUMENT', `${field} is not a string`, field);
     const eq = entry.indexOf('=');
-    if (eq <= 0) throw new LxcConfigError('INVALID_VALUE', `${field} ${show(entry)} is not NAME=VALUE`, field);
-    if (entry.includes('\0')) throw new LxcConfigError('INVALID_VALUE', `${field} ${show(entry)} contains NUL, which no environment can hold`, field);
+    if (eq <= 0) throw new LxcConfigError('INVALID_ARGUMENT', `${field} ${show(entry)} is not NAME=VALUE`, field);
+    if (entry.includes('\0')) throw new LxcConfigError('INVALID_ARGUMENT', `${field} ${show(entry)} contains NUL, which no environment can hold`, field);
     const name = entry.slice(0, eq);
     if (!values.has(name)) names.push(name);
     values.set(name, entry.slice(eq + 1));

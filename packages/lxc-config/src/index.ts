@@ -1,5 +1,5 @@
-export type { EnvRoute, ImageConfig, LxcCapabilities, LxcConfigLine, LxcPlan, ParsedSignal, ResolvedUser, StartWrapper } from './types.js';
-export { LxcConfigError, type LxcConfigErrorCode } from './errors.js';
+export type { EnvRoute, ImageConfig, RuntimeConfig, LxcCapabilities, LxcConfigLine, LxcPlan, ParsedSignal, ResolvedUser, StartWrapper } from './types.js';
+export { LxcConfigError, isLxcConfigError, type LxcConfigErrorCode } from './errors.js';
 export { capabilitiesFor, detectCapabilities } from './capabilities.js';
 export { buildLxcConfig, DEFAULT_WRAPPER_PATH, type BuildOptions } from './build.js';
 export { renderLxcConfig, type RenderOptions } from './render.js';

@@ -25,18 +25,18 @@ function fstabEscape(path: string): string {
  * mount through symlinks, and the caller creates the mount point chroot-style.
  */
 export function mountTarget(target: string, field = '--volume'): string {
-  if (!target.startsWith('/')) throw new LxcConfigError('INVALID_VALUE', `${field} target ${show(target)} is not an absolute path`, field);
+  if (!target.startsWith('/')) throw new LxcConfigError('INVALID_ARGUMENT', `${field} target ${show(target)} is not an absolute path`, field);
   const comps = target.split('/').filter((c) => c !== '');
-  if (comps.length === 0) throw new LxcConfigError('INVALID_VALUE', `${field} target ${show(target)} is the container's root`, field);
-  if (comps.some((c) => c === '..' || c === '.')) throw new LxcConfigError('INVALID_VALUE', `${field} target ${show(target)} has "." or ".." components`, field);
-  if (/[\0]/.test(target)) throw new LxcConfigError('INVALID_VALUE', `${field} target ${show(target)} contains NUL`, field);
+  if (comps.length === 0) throw new LxcConfigError('INVALID_ARGUMENT', `${field} target ${show(target)} is the container's root`, field);
+  if (comps.some((c) => c === '..' || c === '.')) throw new LxcConfigError('INVALID_ARGUMENT', `${field} target ${show(target)} has "." or ".." components`, field);
+  if (/[\0]/.test(target)) throw new LxcConfigError('INVALID_ARGUMENT', `${field} target ${show(target)} contains NUL`, field);
   return comps.join('/');
 }
 
 /** One `lxc.mount.entry` line for a bind mount (`ro` when asked; no `create=`, the caller prepares the mount point). */
 export function bindMountLine(m: BindMount, field = '--volume'): LxcConfigLine {
-  if (!m.source.startsWith('/')) throw new LxcConfigError('INVALID_VALUE', `${field} source ${show(m.source)} is not an absolute path`, field);
-  if (m.source.includes('\0')) throw new LxcConfigError('INVALID_VALUE', `${field} source ${show(m.source)} contains NUL`, field);
+  if (!m.source.startsWith('/')) throw new LxcConfigError('INVALID_ARGUMENT', `${field} source ${show(m.source)} is not an absolute path`, field);
+  if (m.source.includes('\0')) throw new LxcConfigError('INVALID_ARGUMENT', `${field} source ${show(m.source)} contains NUL`, field);
   const options = ['bind', ...(m.readOnly ? ['ro'] : [])].join(',');
   const value = `${fstabEscape(m.source)} ${fstabEscape(mountTarget(m.target, field))} none ${options} 0 0`;
   return { key: 'lxc.mount.entry', value: encodeConfigValue(value, field) };

@@ -23,7 +23,7 @@ export type IpSetting = { mode: 'static'; addresses: InterfaceAddress[] } | { mo
 export type Gateway = { family: 4 | 6; address: string } | { family: 4 | 6 | 'any'; address: 'auto' };
 
 function invalid(field: string, value: string, why: string): LxcConfigError {
-  return new LxcConfigError('INVALID_VALUE', `${field} ${show(value)} ${why}`, field);
+  return new LxcConfigError('INVALID_ARGUMENT', `${field} ${show(value)} ${why}`, field);
 }
 
 /**
@@ -40,7 +40,7 @@ export function isStrictIPv6(value: string): boolean {
   return /^[0-9A-Fa-f:.]+$/.test(value) && isIPv6(value) && (!value.includes('.') || isStrictIPv4(value.slice(value.lastIndexOf(':') + 1)));
 }
 
-/** The family of an address, or throw INVALID_VALUE naming `field`. */
+/** The family of an address, or throw INVALID_ARGUMENT naming `field`. */
 export function addressFamily(value: string, field: string): 4 | 6 {
   if (isStrictIPv4(value)) return 4;
   if (isStrictIPv6(value)) return 6;
@@ -122,7 +122,7 @@ export interface InterfaceLinesOptions {
  * image). Values are re-validated here; hostile input never becomes a config line.
  */
 export function interfaceLines(index: number, o: InterfaceLinesOptions): LxcConfigLine[] {
-  if (!Number.isInteger(index) || index < 0 || index > 999) throw new LxcConfigError('INVALID_VALUE', `network index ${index} is out of range`, 'network');
+  if (!Number.isInteger(index) || index < 0 || index > 999) throw new LxcConfigError('INVALID_ARGUMENT', `network index ${index} is out of range`, 'network');
   const lines: LxcConfigLine[] = [];
   const families = new Set<4 | 6>();
   for (const a of o.addresses ?? []) {

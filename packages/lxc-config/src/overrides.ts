@@ -1,5 +1,5 @@
 import { LxcConfigError, show } from './errors.js';
-import type { ImageConfig } from './types.js';
+import type { RuntimeConfig } from './types.js';
 
 /**
  * `docker run` options that change what the image runs. Apply them with {@link applyOverrides}
@@ -35,8 +35,8 @@ function envName(entry: string): string {
  * replaces a variable of the same name in place or appends it, `-u`, `-w`, `--stop-signal`
  * replace the image's values. Pure.
  */
-export function applyOverrides(image: ImageConfig, o: RunOverrides): ImageConfig {
-  const out: ImageConfig = { ...image };
+export function applyOverrides(image: RuntimeConfig, o: RunOverrides): RuntimeConfig {
+  const out: RuntimeConfig = { ...image };
   if (o.entrypoint !== undefined) {
     out.Entrypoint = o.entrypoint === '' ? null : [o.entrypoint];
     out.Cmd = null;
@@ -46,7 +46,7 @@ export function applyOverrides(image: ImageConfig, o: RunOverrides): ImageConfig
     const env = [...(image.Env ?? [])];
     for (const e of o.env) {
       const name = envName(e);
-      if (name === '') throw new LxcConfigError('INVALID_VALUE', `--env ${show(e)} has no variable name`, '--env');
+      if (name === '') throw new LxcConfigError('INVALID_ARGUMENT', `--env ${show(e)} has no variable name`, '--env');
       const i = env.findIndex((x) => envName(x) === name);
       if (!e.includes('=')) {
         if (i >= 0) env.splice(i, 1);
@@ -57,7 +57,7 @@ export function applyOverrides(image: ImageConfig, o: RunOverrides): ImageConfig
   }
   if (o.user !== undefined) out.User = o.user;
   if (o.workdir !== undefined) {
-    if (!o.workdir.startsWith('/')) throw new LxcConfigError('INVALID_VALUE', `--workdir ${show(o.workdir)} is not an absolute path`, '--workdir');
+    if (!o.workdir.startsWith('/')) throw new LxcConfigError('INVALID_ARGUMENT', `--workdir ${show(o.workdir)} is not an absolute path`, '--workdir');
     out.WorkingDir = o.workdir;
   }
   if (o.stopSignal !== undefined) out.StopSignal = o.stopSignal;
@@ -68,16 +68,16 @@ export function applyOverrides(image: ImageConfig, o: RunOverrides): ImageConfig
 export function parseMemory(value: string): number {
   const m = /^([0-9]+)([bkmg]?)$/i.exec(value);
   const mult = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as const;
-  if (!m) throw new LxcConfigError('INVALID_VALUE', `--memory ${show(value)} is not a size (e.g. 512m, 2g)`, '--memory');
+  if (!m) throw new LxcConfigError('INVALID_ARGUMENT', `--memory ${show(value)} is not a size (e.g. 512m, 2g)`, '--memory');
   const bytes = Number(m[1]) * mult[m[2]!.toLowerCase() as keyof typeof mult];
-  if (!Number.isSafeInteger(bytes) || bytes < 6 * 1024 * 1024) throw new LxcConfigError('INVALID_VALUE', `--memory ${show(value)} must be at least 6m`, '--memory');
+  if (!Number.isSafeInteger(bytes) || bytes < 6 * 1024 * 1024) throw new LxcConfigError('INVALID_ARGUMENT', `--memory ${show(value)} must be at least 6m`, '--memory');
   return bytes;
 }
 
 /** Parse `--cpus` as Docker does (a positive decimal) into a cgroup2 `cpu.max` value: quota and a 100 ms period. */
 export function parseCpus(value: string): string {
   if (!/^([0-9]+(\.[0-9]*)?|\.[0-9]+)$/.test(value) || Number(value) <= 0 || Number(value) > 4096) {
-    throw new LxcConfigError('INVALID_VALUE', `--cpus ${show(value)} is not a positive number of CPUs (e.g. 1.5)`, '--cpus');
+    throw new LxcConfigError('INVALID_ARGUMENT', `--cpus ${show(value)} is not a positive number of CPUs (e.g. 1.5)`, '--cpus');
   }
   const period = 100_000;
   return `${Math.max(1000, Math.round(Number(value) * period))} ${period}`;

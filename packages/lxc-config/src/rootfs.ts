@@ -25,7 +25,7 @@ interface Opened {
 class NotFound extends Error {}
 
 function unsafe(rootPath: string, message: string, cause?: unknown): LxcConfigError {
-  return new LxcConfigError('UNSAFE_ROOTFS_PATH', `${rootPath}: ${message}`, rootPath, { cause });
+  return new LxcConfigError('UNSAFE_PATH', `${rootPath}: ${message}`, rootPath, { cause });
 }
 
 /**

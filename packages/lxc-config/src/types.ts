@@ -1,9 +1,11 @@
 import type { ConfigDocument } from './document.js';
 /**
- * The part of an OCI image config (`config` object of the image configuration JSON) this package
- * reads. Structurally compatible with the OCI image-spec and Docker's `ContainerConfig`.
+ * The runtime part of an OCI image config (the `config` object of the image configuration JSON),
+ * as far as this package reads it: the same idea and name as `RuntimeConfig` of
+ * @oci2lxc/oci-tar-image (whose values it accepts), not that package's whole `ImageConfig` blob.
+ * Structurally compatible with the OCI image-spec and Docker's `ContainerConfig`.
  */
-export interface ImageConfig {
+export interface RuntimeConfig {
   /** A list, or (as moby's StrSlice accepts) one string, which is one argument. */
   Entrypoint?: string[] | string | null;
   /** A list, or one string (one argument), as for Entrypoint. */
@@ -16,6 +18,10 @@ export interface ImageConfig {
   Volumes?: Record<string, unknown> | null;
   Labels?: Record<string, string> | null;
 }
+
+/** @deprecated Renamed {@link RuntimeConfig} (it is only the runtime part, unlike oci-tar-image's
+ * `ImageConfig`); this alias is removed in the next minor release. */
+export type ImageConfig = RuntimeConfig;
 
 /** What the target LXC can express. Build with {@link capabilitiesFor} or {@link detectCapabilities}. */
 export interface LxcCapabilities {

@@ -54,7 +54,7 @@ function parseGroup(buf: Buffer | undefined): GroupEntry[] {
 function numeric(s: string, field: string): number | undefined {
   if (!/^\+?\d+$/.test(s)) return undefined;
   const n = Number(s);
-  if (n > MAX_ID) throw new LxcConfigError('INVALID_VALUE', `User ${field} ${show(s)} is out of range (0..${MAX_ID})`, 'User');
+  if (n > MAX_ID) throw new LxcConfigError('INVALID_ARGUMENT', `User ${field} ${show(s)} is out of range (0..${MAX_ID})`, 'User');
   return n;
 }
 
@@ -68,7 +68,7 @@ function numeric(s: string, field: string): number | undefined {
 export function resolveUser(rootfs: string | undefined, user: string | undefined | null): ResolvedUser {
   const spec = user ?? '';
   const parts = spec.split(':');
-  if (parts.length > 2) throw new LxcConfigError('INVALID_VALUE', `User ${show(spec)} is not user[:group]`, 'User');
+  if (parts.length > 2) throw new LxcConfigError('INVALID_ARGUMENT', `User ${show(spec)} is not user[:group]`, 'User');
   const [userArg = '', groupArg] = parts;
   // Docker reads `alice:` as `alice` (an empty group is no group).
   const groupSpec = groupArg === '' ? undefined : groupArg;

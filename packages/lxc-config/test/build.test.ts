@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@oci2lxc/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLxcConfig, capabilitiesFor, DEFAULT_PATH, LxcConfigError, renderLxcConfig, writeStartWrapper, type ImageConfig } from '../src/index.js';
+import { buildLxcConfig, capabilitiesFor, DEFAULT_PATH, LxcConfigError, renderLxcConfig, writeStartWrapper, type RuntimeConfig } from '../src/index.js';
 import { parseConfigText } from '../src/confvalue.js';
 import { splitInitCmd } from '../src/initcmd.js';
 import { busyboxRootfs } from './helpers.js';
@@ -54,7 +54,7 @@ describe('buildLxcConfig: argv', () => {
   });
 
   it('representable argv goes straight into lxc.init.cmd, read back exactly', () => {
-    const image: ImageConfig = { Entrypoint: ['/bin/app', 'a"b', '$X', 'tab\there', '*'], Env: ['A=1'] };
+    const image: RuntimeConfig = { Entrypoint: ['/bin/app', 'a"b', '$X', 'tab\there', '*'], Env: ['A=1'] };
     for (const caps of [lxc6, lxc7]) {
       const plan = buildLxcConfig(image, { capabilities: caps, envMode: 'plain' });
       expect(plan.wrapper).toBeUndefined();
@@ -65,7 +65,7 @@ describe('buildLxcConfig: argv', () => {
   });
 
   it('stock LXC: an argument with a space needs the wrapper; LXC 6 quotes it', () => {
-    const image: ImageConfig = { Entrypoint: ['/bin/echo'], Cmd: ['hello world', ''] };
+    const image: RuntimeConfig = { Entrypoint: ['/bin/echo'], Cmd: ['hello world', ''] };
     const p5 = buildLxcConfig(image, { capabilities: lxc5, envMode: 'plain' });
     expect(p5.wrapper?.argvProblem).toEqual({ field: 'Cmd[0]', reason: expect.stringMatching(/space.*LXC >= 6\.0/) });
     expect(get(p5, 'lxc.init.cmd')).toEqual(['/.oci2lxc/init']);
@@ -74,9 +74,9 @@ describe('buildLxcConfig: argv', () => {
     expect(get(p6, 'lxc.init.cmd')).toEqual(['/bin/echo "hello world" ""']);
   });
 
-  it('no shell and no representable argv → UNREPRESENTABLE_ARGUMENT naming argument and feature', () => {
+  it('no shell and no representable argv → UNREPRESENTABLE_ARGV naming argument and feature', () => {
     const e = err(() => buildLxcConfig({ Cmd: ['/app', 'a b'] }, { capabilities: lxc5, rootfs: noShell, envMode: 'plain' }));
-    expect(e.code).toBe('UNREPRESENTABLE_ARGUMENT');
+    expect(e.code).toBe('UNREPRESENTABLE_ARGV');
     expect(e.field).toBe('Cmd[1]');
     expect(e.message).toMatch(/LXC >= 6\.0/);
     expect(e.message).toMatch(/\/bin\/sh/);
@@ -92,11 +92,11 @@ describe('buildLxcConfig: argv', () => {
 
   it('rejects NUL in argv, empty program, program starting with - when a wrapper is needed', () => {
     expect(err(() => buildLxcConfig({ Cmd: ['/a', 'x\0y'] }, { capabilities: lxc7 })).field).toBe('Cmd[1]');
-    expect(err(() => buildLxcConfig({ Cmd: [''] }, { capabilities: lxc7 })).code).toBe('INVALID_VALUE');
+    expect(err(() => buildLxcConfig({ Cmd: [''] }, { capabilities: lxc7 })).code).toBe('INVALID_ARGUMENT');
     // With env in the image the wrapper execs through `env -i --`, which runs "-x" fine; without it, no.
     expect(buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5 }).wrapper!.content).toContain(`'-x' 'a b'\n`);
-    expect(err(() => buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5, rootfs: noEnv })).code).toBe('UNREPRESENTABLE_ARGUMENT');
-    expect(err(() => buildLxcConfig({ Cmd: ['/a=b', 'a b'] }, { capabilities: lxc5 })).code).toBe('UNREPRESENTABLE_ARGUMENT');
+    expect(err(() => buildLxcConfig({ Cmd: ['-x', 'a b'] }, { capabilities: lxc5, rootfs: noEnv })).code).toBe('UNREPRESENTABLE_ARGV');
+    expect(err(() => buildLxcConfig({ Cmd: ['/a=b', 'a b'] }, { capabilities: lxc5 })).code).toBe('UNREPRESENTABLE_ARGV');
     // A lone surrogate has no UTF-8 form: neither a config line nor the wrapper could carry it.
     expect(err(() => buildLxcConfig({ Cmd: ['/a', 'x\ud800'] }, { capabilities: lxc5 })).field).toBe('Cmd[1]');
     expect(err(() => buildLxcConfig({ Cmd: ['/a'], Env: ['A=\udc00'] }, { capabilities: lxc7 })).field).toBe('Env');

@@ -61,7 +61,7 @@ describe('ConfigDocument', () => {
     }
     for (const value of ['', ' a', 'a ', 'a\nlxc.hook.pre-start = /x', 'a\rb', 'a\0b', 'a\x7f', 'a\x1bb']) {
       const e = err(() => new ConfigDocument().entry('lxc.init.cwd', value, 'WorkingDir'));
-      expect(e.code).toBe('INVALID_VALUE');
+      expect(e.code).toBe('INVALID_ARGUMENT');
       expect(e.field).toBe('WorkingDir');
       expect(e.message).toContain('WorkingDir');
     }
@@ -83,7 +83,7 @@ describe('ConfigDocument', () => {
             doc.entry('lxc.environment', `V=${s}`);
             expected.push({ key: 'lxc.environment', value: `V=${s}` });
           } catch (e) {
-            expect((e as LxcConfigError).code).toBe('INVALID_VALUE');
+            expect((e as LxcConfigError).code).toBe('INVALID_ARGUMENT');
           }
         }
       }

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { tempDir } from '@oci2lxc/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLxcConfig, detectCapabilities, renderLxcConfig, writeStartWrapper, type BuildOptions, type ImageConfig, type LxcCapabilities } from '../src/index.js';
+import { buildLxcConfig, detectCapabilities, renderLxcConfig, writeStartWrapper, type BuildOptions, type RuntimeConfig, type LxcCapabilities } from '../src/index.js';
 import { busyboxRootfs } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -67,7 +67,7 @@ describe.skipIf(!isRoot || !lxcAvailable)('real LXC (lxc-start / lxc-stop)', () 
   }
 
   /** Build the rootfs, map the image, start the container, stop it, return what the recorder saw. */
-  function run(name: string, image: ImageConfig, opts: Omit<BuildOptions, 'capabilities' | 'rootfs'>, trapSignal: string, prepare?: (rootfs: string) => void) {
+  function run(name: string, image: RuntimeConfig, opts: Omit<BuildOptions, 'capabilities' | 'rootfs'>, trapSignal: string, prepare?: (rootfs: string) => void) {
     const rootfs = join(tmp.path, name, 'rootfs');
     const lxcpath = join(tmp.path, 'lxc');
     busyboxRootfs(rootfs, ['cat', 'readlink']);

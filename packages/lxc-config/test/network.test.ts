@@ -20,10 +20,10 @@ const invalid = (fn: () => unknown) => {
     fn();
   } catch (err) {
     expect(err).toBeInstanceOf(LxcConfigError);
-    expect((err as LxcConfigError).code).toBe('INVALID_VALUE');
+    expect((err as LxcConfigError).code).toBe('INVALID_ARGUMENT');
     return;
   }
-  throw new Error('expected INVALID_VALUE');
+  throw new Error('expected INVALID_ARGUMENT');
 };
 
 describe('addresses', () => {

@@ -1,9 +1,9 @@
 // docker run's documented semantics (docs.docker.com/reference/cli/docker/container/run/ and
 // /engine/containers/run/#default-command-and-options), written down as expected values.
-import { describe, expect, it } from 'vitest';
-import { applyOverrides, LxcConfigError, parseCpus, parseMemory, type ImageConfig } from '../src/index.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { applyOverrides, LxcConfigError, parseCpus, parseMemory, type ImageConfig, type RuntimeConfig } from '../src/index.js';
 
-const image: ImageConfig = {
+const image: RuntimeConfig = {
   Entrypoint: ['/entry', 'e1'],
   Cmd: ['c1', 'c2'],
   Env: ['PATH=/bin', 'A=image', 'B=image'],
@@ -53,4 +53,10 @@ describe('limits', () => {
     expect(parseCpus('0.5')).toBe('50000 100000');
     for (const bad of ['0', '-1', 'x', '1e3', '', '1 2']) expect(() => parseCpus(bad), bad).toThrow(LxcConfigError);
   });
+});
+
+it('ImageConfig, the old name of RuntimeConfig, is kept as an alias for one release', () => {
+  expectTypeOf<ImageConfig>().toEqualTypeOf<RuntimeConfig>();
+  const legacy: ImageConfig = image;
+  expect(applyOverrides(legacy, { cmd: ['x'] }).Cmd).toEqual(['x']);
 });

@@ -58,14 +58,14 @@ describe('ensureDirectoryInRoot (a missing WorkingDir, as Docker creates it)', (
     expect(lstatSync(join(root, 'abs')).isSymbolicLink()).toBe(true);
   });
 
-  it('a file in the way is an UNSAFE_ROOTFS_PATH error', () => {
+  it('a file in the way is an UNSAFE_PATH error', () => {
     const { root } = sandbox();
     writeFileSync(join(root, 'file'), '');
     expect(() => ensureDirectoryInRoot(root, '/file/sub')).toThrow(LxcConfigError);
     try {
       ensureDirectoryInRoot(root, '/file/sub');
     } catch (err) {
-      expect((err as LxcConfigError).code).toBe('UNSAFE_ROOTFS_PATH');
+      expect((err as LxcConfigError).code).toBe('UNSAFE_PATH');
     }
   });
 

@@ -47,9 +47,9 @@ describe('resolveUser', () => {
   it('unknown names are errors naming the field', () => {
     expect(code(() => resolveUser(root, 'ghost'))).toBe('UNKNOWN_USER');
     expect(code(() => resolveUser(root, 'app:ghosts'))).toBe('UNKNOWN_GROUP');
-    expect(code(() => resolveUser(root, 'a:b:c'))).toBe('INVALID_VALUE');
+    expect(code(() => resolveUser(root, 'a:b:c'))).toBe('INVALID_ARGUMENT');
     expect(code(() => resolveUser(root, '-1'))).toBe('UNKNOWN_USER');
-    expect(code(() => resolveUser(root, '99999999999'))).toBe('INVALID_VALUE');
+    expect(code(() => resolveUser(root, '99999999999'))).toBe('INVALID_ARGUMENT');
   });
 
   it('without a rootfs only numbers work', () => {
@@ -91,7 +91,7 @@ describe('resolveUser', () => {
     rmSync(join(root, 'etc'));
     mkdirSync(join(root, 'etc'));
     symlinkSync('passwd', join(root, 'etc/passwd'));
-    expect(code(() => resolveUser(root, 'app'))).toBe('UNSAFE_ROOTFS_PATH');
+    expect(code(() => resolveUser(root, 'app'))).toBe('UNSAFE_PATH');
 
     expect(readFileSync(join(host, 'passwd'))).toEqual(before);
   });
@@ -99,9 +99,9 @@ describe('resolveUser', () => {
   it('refuses a directory or FIFO as /etc/passwd instead of reading it', () => {
     rmSync(join(root, 'etc/passwd'));
     mkdirSync(join(root, 'etc/passwd'));
-    expect(code(() => resolveUser(root, 'app'))).toBe('UNSAFE_ROOTFS_PATH');
+    expect(code(() => resolveUser(root, 'app'))).toBe('UNSAFE_PATH');
     rmSync(join(root, 'etc/passwd'), { recursive: true });
     execFileSync('mkfifo', [join(root, 'etc/passwd')]);
-    expect(code(() => resolveUser(root, 'app'))).toBe('UNSAFE_ROOTFS_PATH');
+    expect(code(() => resolveUser(root, 'app'))).toBe('UNSAFE_PATH');
   });
 });

@@ -116,7 +116,7 @@ describe('writeStartWrapper', () => {
     const outside = join(tmp.path, 'outside-dir');
     mkdirSync(outside);
     symlinkSync(outside, join(root, '.oci2lxc'));
-    expect(() => writeStartWrapper(root, plan)).toThrow(expect.objectContaining({ code: 'UNSAFE_ROOTFS_PATH' }));
+    expect(() => writeStartWrapper(root, plan)).toThrow(expect.objectContaining({ code: 'UNSAFE_PATH' }));
     expect(readdirSync(outside)).toEqual([]);
     // Also a relative escape.
     const root2 = rootfs('evil-dir2');
@@ -146,7 +146,7 @@ describe('writeStartWrapper', () => {
     const rm = spawnSync('rm', [join(root, 'bin/sh')]);
     expect(rm.status).toBe(0);
     symlinkSync('/usr/bin/dash', join(root, 'bin/sh')); // exists on the host, not in the rootfs
-    expect(() => writeStartWrapper(root, plan)).toThrow(expect.objectContaining({ code: 'UNREPRESENTABLE_ARGUMENT', field: 'Cmd[1]' }));
+    expect(() => writeStartWrapper(root, plan)).toThrow(expect.objectContaining({ code: 'UNREPRESENTABLE_ARGV', field: 'Cmd[1]' }));
     expect(existsSync(join(root, '.oci2lxc'))).toBe(false);
   });
 });

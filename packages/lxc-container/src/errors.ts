@@ -9,13 +9,13 @@ export type ContainerErrorCode =
   | 'LOCK_FAILED'
   /** No perl to hold the locks (Debian: perl-base). */
   | 'LOCK_UNAVAILABLE'
-  /** A container directory or interface name a hook's `sh -c` would have to quote. */
+  /** A container directory a hook's `sh -c` would have to quote; a --volume target through a symlink or non-directory in the image. */
   | 'UNSAFE_PATH'
   /** --ip for a container without a network interface. */
   | 'NO_INTERFACE'
   | 'NO_DHCP_CLIENT'
-  | 'UNSAFE_VOLUME_TARGET'
-  | 'UNSUPPORTED_VOLUME';
+  /** An interface name the DHCP hook does not accept; a --volume path pct.conf cannot hold. */
+  | 'INVALID_ARGUMENT';
 
 /** A container could not be assembled; nothing was left behind when it is thrown. */
 export class ContainerError extends Error {

@@ -12,7 +12,7 @@ import {
   hostsText,
   interfaceLines,
   isDnsName,
-  LxcConfigError,
+  isLxcConfigError,
   resolvConfText,
   writeFileInRoot,
   type Gateway,
@@ -182,7 +182,7 @@ export function prepareNetwork(i: NetworkSetupInput): NetworkSetup {
 
   if (mode === 'dhcp') {
     const ifname = net.name ?? 'eth0';
-    if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,14}$/.test(ifname)) throw new ContainerError('UNSAFE_PATH', `the interface name ${JSON.stringify(ifname)} is not one the DHCP hook accepts`);
+    if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,14}$/.test(ifname)) throw new ContainerError('INVALID_ARGUMENT', `the interface name ${JSON.stringify(ifname)} is not one the DHCP hook accepts`);
     writeFileSync(join(state, 'dhcp-hook'), DHCP_HOOK_SCRIPT, { mode: 0o755 });
     writeFileSync(join(state, 'udhcpc-script'), UDHCPC_SCRIPT, { mode: 0o755 });
     const hook = hookPath(join(finalState, 'dhcp-hook'));
@@ -203,7 +203,7 @@ export function prepareNetwork(i: NetworkSetupInput): NetworkSetup {
     try {
       writeFileInRoot(i.rootfs, target, text, 0o644);
     } catch (err) {
-      if (err instanceof LxcConfigError && err.code === 'UNSAFE_ROOTFS_PATH') {
+      if (isLxcConfigError(err) && err.code === 'UNSAFE_PATH') {
         warnings.push(`${target} is not managed: ${err.message}`);
         continue;
       }

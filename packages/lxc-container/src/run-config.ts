@@ -40,8 +40,8 @@ function assertNoSymlinkOnTheWay(rootfs: string, target: string): void {
       return;
     }
     const where = `/${comps.slice(0, i + 1).join('/')}`;
-    if (st.isSymbolicLink()) throw new ContainerError('UNSAFE_VOLUME_TARGET', `--volume target ${target}: ${where} is a symbolic link in the image; mount at the path it points to instead`);
-    if (!st.isDirectory() && i < comps.length - 1) throw new ContainerError('UNSAFE_VOLUME_TARGET', `--volume target ${target}: ${where} is not a directory in the image`);
+    if (st.isSymbolicLink()) throw new ContainerError('UNSAFE_PATH', `--volume target ${target}: ${where} is a symbolic link in the image; mount at the path it points to instead`);
+    if (!st.isDirectory() && i < comps.length - 1) throw new ContainerError('UNSAFE_PATH', `--volume target ${target}: ${where} is not a directory in the image`);
   }
 }
 
@@ -86,7 +86,7 @@ export function limitLines(r: RunRequest): LxcConfigLine[] {
 export function pveRunOptions(r: RunRequest): LxcConfigLine[] {
   const out: LxcConfigLine[] = [];
   r.volumes.forEach((vol, i) => {
-    for (const p of [vol.source, vol.target]) if (/[,=\s]/.test(p) || /[\x00-\x1f\x7f]/.test(p)) throw new ContainerError('UNSUPPORTED_VOLUME', `--volume path ${JSON.stringify(p)}: pct.conf mount points cannot hold ',', '=' or blanks`);
+    for (const p of [vol.source, vol.target]) if (/[,=\s]/.test(p) || /[\x00-\x1f\x7f]/.test(p)) throw new ContainerError('INVALID_ARGUMENT', `--volume path ${JSON.stringify(p)}: pct.conf mount points cannot hold ',', '=' or blanks`);
     out.push({ key: `mp${i}`, value: `${vol.source},mp=${vol.target}${vol.readOnly ? ',ro=1' : ''}` });
   });
   if (r.memory !== undefined) out.push({ key: 'memory', value: String(Math.max(16, Math.floor(r.memory / 1024 / 1024))) });

@@ -11,7 +11,7 @@ import { RootfsWriter } from './rootfs-writer.js';
 import type { NodeKind } from './devices.js';
 import { ExtractError, ThreadFailure, errnoCode, type ExtractErrorCode } from './errors.js';
 import { mapId, type IdMap } from './idmap.js';
-import { isOciImageError } from './oci-image-error.js';
+import { isSourceError } from './source-error.js';
 import { bytes, cleanComponents, display, fromUtf8, joinRel } from './paths.js';
 import { NAME_MAX, PATH_MAX, PathError, Resolver } from './resolve.js';
 import { isZlibError } from './decompress.js';
@@ -511,7 +511,7 @@ export class Applier {
   wrap(err: unknown, path?: string): Error {
     if (err instanceof ExtractError) return err;
     // @oci2lxc/oci-tar-image errors (compressed digest, size) keep their own code.
-    if (isOciImageError(err)) return err;
+    if (isSourceError(err)) return err;
     // A worker thread that died: the files it had are unknown, no one entry is to blame.
     if (err instanceof ThreadFailure) return this.error('IO_ERROR', err.message, undefined, err);
     if (err instanceof PathError) {

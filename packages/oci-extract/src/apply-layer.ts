@@ -55,7 +55,7 @@ export async function applyLayer(tarStream: Readable, rootfs: string, options: A
       },
     });
     if (expected !== undefined && diffId !== expected) {
-      throw new ExtractError('DIGEST_MISMATCH', `uncompressed layer has digest ${diffId}, expected ${expected}`, layer ? { layer } : {});
+      throw new ExtractError('DIFF_ID_MISMATCH', `uncompressed layer has digest ${diffId}, expected ${expected}`, layer ? { layer } : {});
     }
     await applier.endLayer();
     applier.finish();

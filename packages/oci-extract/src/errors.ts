@@ -1,8 +1,14 @@
 // Typed errors: every failure has a stable `code`, the layer digest and the entry path it is about.
 
+// The class marks its prototype with a registered symbol: every copy of this package (its ESM and
+// CJS builds, two versions in one tree) has its own class, so `instanceof` misses the others'
+// errors, but Symbol.for() keys are shared. isExtractError checks either.
+const EXTRACT_ERROR = Symbol.for('@oci2lxc/oci-extract.ExtractError');
+
 export type ExtractErrorCode =
-  /** The uncompressed layer does not hash to the config's diff_id. */
-  | 'DIGEST_MISMATCH'
+  /** The uncompressed layer does not hash to the config's diff_id (a stored blob that does not hash
+   * to its descriptor's digest is oci-tar-image's / oci-registry's DIGEST_MISMATCH). */
+  | 'DIFF_ID_MISMATCH'
   /** A symlink loop, an entry replacing the rootfs, or a name the host cannot hold (NAME_MAX, PATH_MAX). */
   | 'UNSAFE_PATH'
   /** GNU sparse files, multi-volume parts, unknown typeflags, hardlinks to directories. */
@@ -25,8 +31,8 @@ export type ExtractErrorCode =
   | 'NOT_A_DIRECTORY'
   /** setfattr failed for another reason than "not supported". */
   | 'XATTR_FAILED'
-  /** A malformed `--idmap` spec or option. */
-  | 'INVALID_OPTION'
+  /** A caller's argument or option is malformed (an `--idmap` spec, `writeStrategy`, `expectedDiffId`'s algorithm). */
+  | 'INVALID_ARGUMENT'
   /** Any other file system error (EACCES, EIO, …). */
   | 'IO_ERROR';
 
@@ -53,6 +59,13 @@ export class ExtractError extends Error {
     this.layer = options.layer;
     this.path = options.path;
   }
+}
+
+Object.defineProperty(ExtractError.prototype, EXTRACT_ERROR, { value: true });
+
+/** An ExtractError of any copy of this package. */
+export function isExtractError(err: unknown): err is ExtractError {
+  return err instanceof ExtractError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[EXTRACT_ERROR] === true);
 }
 
 /** The errno code (ENOENT, …) of a Node system error; undefined for anything else. */

@@ -43,7 +43,10 @@ export async function extractImage(image: Image, rootfs: string, options: Extrac
       const progress = (): void =>
         options.onProgress?.({ layerIndex: i, layerCount: layers.length, layerDigest: layer.digest, bytesRead, bytesTotal, entries: applier.entries });
       progress();
-      const source = image.openLayer(layer.index, signal ? { signal } : {});
+      // A Docker archive's compressed layer has no digest until its bytes were read: the stream
+      // reports it (the image's Layer never changes).
+      let stored = layer.digest;
+      const source = image.openLayer(layer.index, { ...(signal ? { signal } : {}), onDigest: (d) => void (stored = d) });
       const actual = await runLayer({
         source,
         compression: layer.compression,
@@ -57,12 +60,12 @@ export async function extractImage(image: Image, rootfs: string, options: Extrac
         },
       });
       if (actual !== expected) {
-        throw new ExtractError('DIGEST_MISMATCH', `uncompressed layer has digest ${actual}, but the image config's diff_id is ${expected}`, {
-          layer: layer.digest,
+        throw new ExtractError('DIFF_ID_MISMATCH', `uncompressed layer has digest ${actual}, but the image config's diff_id is ${expected}`, {
+          layer: stored,
         });
       }
       await applier.endLayer();
-      done.push({ index: layer.index, digest: layer.digest, diffId: actual, entries: applier.entries - entriesBefore });
+      done.push({ index: layer.index, digest: stored, diffId: actual, entries: applier.entries - entriesBefore });
       progress();
     }
     if (signal?.aborted) throw new ExtractError('ABORTED', 'extraction aborted', { path: rootfs });

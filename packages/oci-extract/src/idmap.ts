@@ -14,9 +14,9 @@ export interface IdMap {
 }
 
 function parseNumber(s: string, spec: string): number {
-  if (!/^\d+$/.test(s)) throw new ExtractError('INVALID_OPTION', `invalid id map ${JSON.stringify(spec)}: ${JSON.stringify(s)} is not a number`);
+  if (!/^\d+$/.test(s)) throw new ExtractError('INVALID_ARGUMENT', `invalid id map ${JSON.stringify(spec)}: ${JSON.stringify(s)} is not a number`);
   const n = Number(s);
-  if (n > 0xffffffff) throw new ExtractError('INVALID_OPTION', `invalid id map ${JSON.stringify(spec)}: ${s} is out of range`);
+  if (n > 0xffffffff) throw new ExtractError('INVALID_ARGUMENT', `invalid id map ${JSON.stringify(spec)}: ${s} is out of range`);
   return n;
 }
 
@@ -37,9 +37,9 @@ export function parseIdMap(specs: string | readonly string[]): IdMap {
       kind = parts[0];
       parts = parts.slice(1);
     }
-    if (parts.length !== 3) throw new ExtractError('INVALID_OPTION', `invalid id map ${JSON.stringify(spec)}: expected [u:|g:]container:host:count`);
+    if (parts.length !== 3) throw new ExtractError('INVALID_ARGUMENT', `invalid id map ${JSON.stringify(spec)}: expected [u:|g:]container:host:count`);
     const [c, h, n] = parts.map((p) => parseNumber(p, spec)) as [number, number, number];
-    if (n === 0) throw new ExtractError('INVALID_OPTION', `invalid id map ${JSON.stringify(spec)}: count must be positive`);
+    if (n === 0) throw new ExtractError('INVALID_ARGUMENT', `invalid id map ${JSON.stringify(spec)}: count must be positive`);
     const range: IdRange = { container: c, host: h, count: n };
     if (kind !== 'g') map.uid.push(range);
     if (kind !== 'u') map.gid.push({ ...range });
@@ -48,20 +48,20 @@ export function parseIdMap(specs: string | readonly string[]): IdMap {
   return map;
 }
 
-/** Throws INVALID_OPTION when ranges are malformed or overlap inside the container. */
+/** Throws INVALID_ARGUMENT when ranges are malformed or overlap inside the container. */
 export function validateIdMap(map: IdMap): void {
   for (const [kind, ranges] of [['uid', map.uid], ['gid', map.gid]] as const) {
     for (const r of ranges) {
       for (const v of [r.container, r.host, r.count]) {
-        if (!Number.isSafeInteger(v) || v < 0) throw new ExtractError('INVALID_OPTION', `invalid ${kind} map range ${JSON.stringify(r)}`);
+        if (!Number.isSafeInteger(v) || v < 0) throw new ExtractError('INVALID_ARGUMENT', `invalid ${kind} map range ${JSON.stringify(r)}`);
       }
-      if (r.count === 0) throw new ExtractError('INVALID_OPTION', `invalid ${kind} map range ${JSON.stringify(r)}: count must be positive`);
+      if (r.count === 0) throw new ExtractError('INVALID_ARGUMENT', `invalid ${kind} map range ${JSON.stringify(r)}: count must be positive`);
     }
     const sorted = [...ranges].sort((a, b) => a.container - b.container);
     for (let i = 1; i < sorted.length; i++) {
       const prev = sorted[i - 1]!;
       if (sorted[i]!.container < prev.container + prev.count) {
-        throw new ExtractError('INVALID_OPTION', `overlapping ${kind} map ranges ${JSON.stringify(prev)} and ${JSON.stringify(sorted[i])}`);
+        throw new ExtractError('INVALID_ARGUMENT', `overlapping ${kind} map ranges ${JSON.stringify(prev)} and ${JSON.stringify(sorted[i])}`);
       }
     }
   }

@@ -1,7 +1,7 @@
 export { extractImage } from './extract-image.js';
 export { applyLayer } from './apply-layer.js';
 export { parseIdMap, mapId, type IdMap, type IdRange } from './idmap.js';
-export { ExtractError, type ExtractErrorCode } from './errors.js';
+export { ExtractError, isExtractError, type ExtractErrorCode } from './errors.js';
 export type {
   ApplyLayerOptions,
   ApplyLayerResult,

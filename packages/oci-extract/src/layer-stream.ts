@@ -9,7 +9,7 @@ import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Applier } from './applier.js';
 import { DecompressError, decompressor, isZlibError, type Compression } from './decompress.js';
 import { ExtractError, ThreadFailure } from './errors.js';
-import { isOciImageError } from './oci-image-error.js';
+import { isSourceError } from './source-error.js';
 import { display } from './paths.js';
 import { entryInfo } from './tar-entry.js';
 import { TarFormatError, TarReader } from './tar-reader.js';
@@ -29,7 +29,7 @@ export interface LayerRun {
 export async function runLayer(run: LayerRun): Promise<string> {
   const { applier, signal } = run;
   const algorithm = run.algorithm ?? 'sha256';
-  if (!getHashes().includes(algorithm)) throw applier.error('DIGEST_MISMATCH', `unsupported digest algorithm ${algorithm}`);
+  if (!getHashes().includes(algorithm)) throw applier.error('INVALID_ARGUMENT', `unsupported diff_id algorithm ${algorithm}`);
   const hash = createHash(algorithm);
   const streamErrors: unknown[] = [];
 
@@ -96,7 +96,7 @@ export async function runLayer(run: LayerRun): Promise<string> {
     // The root cause wins: the source's own verdict (oci-tar-image: a wrong digest, a truncated
     // archive) explains whatever the reader or applier then saw; then ours; then the rest.
     const all = [failure, ...streamErrors].filter((e) => e !== undefined);
-    const source = streamErrors.find(isOciImageError);
+    const source = streamErrors.find(isSourceError);
     // A dead thread explains a truncated stream or a stopped writer, not the other way round.
     const thread = all.find((e) => e instanceof ThreadFailure);
     const typed = all.find((e) => e instanceof ExtractError || e instanceof TarFormatError);
@@ -108,7 +108,7 @@ export async function runLayer(run: LayerRun): Promise<string> {
 function classify(err: unknown, applier: Applier, signal: AbortSignal | undefined): Error {
   if (err instanceof ExtractError) return err;
   // Errors of @oci2lxc/oci-tar-image (compressed digest or size) keep their own code.
-  if (isOciImageError(err)) return err;
+  if (isSourceError(err)) return err;
   if (signal?.aborted) return applier.error('ABORTED', 'extraction aborted', undefined, err);
   if (err instanceof TarFormatError) {
     return applier.error('CORRUPT_LAYER', `invalid tar data: ${err.message}`, err.entry === undefined ? undefined : display(err.entry), err);

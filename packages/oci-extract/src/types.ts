@@ -45,7 +45,7 @@ export interface CommonOptions {
   onProgress?: (progress: ExtractProgress) => void;
   onWarning?: (warning: ExtractWarning) => void;
   /** How small files are written (for benchmarks and tests; the default 'auto' picks per file
-   * system). Invalid values fail with INVALID_OPTION. */
+   * system). Invalid values fail with INVALID_ARGUMENT. */
   writeStrategy?: WriteStrategy;
 }
 
@@ -59,7 +59,7 @@ export type ExtractOptions = CommonOptions;
 export interface ApplyLayerOptions extends CommonOptions {
   /** Compression of `tarStream`. Default 'none'. */
   compression?: Compression;
-  /** When given, the sha256 of the uncompressed tar must equal it (else DIGEST_MISMATCH). */
+  /** When given, the sha256 of the uncompressed tar must equal it (else DIFF_ID_MISMATCH). */
   expectedDiffId?: string;
   /** Named in errors, warnings and progress (e.g. the layer's digest). */
   layerDigest?: string;

@@ -30,11 +30,11 @@ export const DEFAULT_SLOW_FILE_NS = 150_000;
 
 const MODES: readonly WriteMode[] = ['auto', 'thread', 'pool', 'sync'];
 
-/** The strategy with defaults filled in; INVALID_OPTION for a value that is not one. */
+/** The strategy with defaults filled in; INVALID_ARGUMENT for a value that is not one. */
 export function writeStrategy(s: WriteStrategy | undefined): Required<WriteStrategy> {
   const mode = s?.mode ?? 'auto';
-  if (!MODES.includes(mode)) throw new ExtractError('INVALID_OPTION', `writeStrategy.mode must be one of ${MODES.join(', ')}, not ${JSON.stringify(mode)}`);
+  if (!MODES.includes(mode)) throw new ExtractError('INVALID_ARGUMENT', `writeStrategy.mode must be one of ${MODES.join(', ')}, not ${JSON.stringify(mode)}`);
   const slowFileNs = s?.slowFileNs ?? DEFAULT_SLOW_FILE_NS;
-  if (!Number.isFinite(slowFileNs) || slowFileNs < 0) throw new ExtractError('INVALID_OPTION', `writeStrategy.slowFileNs must be a number >= 0, not ${String(slowFileNs)}`);
+  if (!Number.isFinite(slowFileNs) || slowFileNs < 0) throw new ExtractError('INVALID_ARGUMENT', `writeStrategy.slowFileNs must be a number >= 0, not ${String(slowFileNs)}`);
   return { mode, slowFileNs };
 }

@@ -31,9 +31,10 @@ beforeEach(() => {
 });
 afterEach(() => work.cleanup());
 
+let lastBuilt: ReturnType<typeof writeArchive> | undefined;
 async function withArchive<T>(spec: ArchiveSpec, fn: (image: Image) => Promise<T>, opts: Parameters<typeof writeArchive>[2] = {}): Promise<T> {
   const path = join(work.path, 'image.tar');
-  writeArchive(spec, path, opts);
+  lastBuilt = writeArchive(spec, path, opts);
   const archive = await openImageArchive(path);
   try {
     return await fn(await archive.selectImage());
@@ -53,9 +54,18 @@ describe('extractImage on real archives', () => {
   it.each(['oci', 'docker', 'docker25'] as const)('applies gzip, zstd and plain layers in order (%s)', async (format) => {
     const rootfs = join(work.path, 'rootfs');
     const progress: ExtractProgress[] = [];
-    const res = await withArchive({ format, images: [{ layers: threeLayers }] }, (image) => extractImage(image, rootfs, { onProgress: (p) => progress.push(p) }));
+    let unnamed: string[] = [];
+    const res = await withArchive({ format, images: [{ layers: threeLayers }] }, async (image) => {
+      const r = await extractImage(image, rootfs, { onProgress: (p) => progress.push(p) });
+      unnamed = image.layers.filter((l) => l.digest === '').map((l) => l.compression);
+      return r;
+    });
     expect(listing(rootfs)).toEqual(expectedTree);
     expect(res.layers.map((l) => l.entries)).toEqual([5, 3, 2]);
+    // A Docker archive names no digest for its compressed layers: the image's Layer keeps '' and the
+    // result names the digest the layer stream computed.
+    expect(unnamed).toEqual(format === 'docker' ? ['gzip', 'zstd'] : []);
+    expect(res.layers.map((l) => l.digest)).toEqual(lastBuilt!.images[0]!.layers.map((l) => l.digest));
     expect(res.entries).toBe(10);
     const last = progress[progress.length - 1]!;
     expect(last.bytesRead).toBe(last.bytesTotal);
@@ -94,7 +104,7 @@ describe('failures leave the destination as found', () => {
     const rootfs = join(work.path, 'new-rootfs');
     const err = (await extractImage(image, rootfs).catch((e: unknown) => e)) as ExtractError;
     expect(err).toBeInstanceOf(ExtractError);
-    expect(err.code).toBe('DIGEST_MISMATCH');
+    expect(err.code).toBe('DIFF_ID_MISMATCH');
     expect(err.layer).toBe(image.layers[1]!.digest);
     expect(err.message).toContain(image.layers[1]!.digest);
     expect(err.message).toContain(`sha256:${'0'.repeat(64)}`); // expected
@@ -111,7 +121,7 @@ describe('failures leave the destination as found', () => {
     const before = snapshot(work.path);
     const { image } = memoryImage({ layers: [[dir('.', { mode: 0o700, mtime: 5 }), file('a', 'x')], [file('b', 'y')]] });
     (image.layers[1] as { diffId: string }).diffId = `sha256:${'1'.repeat(64)}`;
-    await expect(extractImage(image, rootfs)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await expect(extractImage(image, rootfs)).rejects.toMatchObject({ code: 'DIFF_ID_MISMATCH' });
     expect(snapshot(work.path)).toEqual(before);
   });
 

@@ -262,12 +262,12 @@ describe('whiteouts', () => {
 });
 
 describe('every run settles', () => {
-  it('a directory header with size != 0 and a swapped blob: DIGEST_MISMATCH, destination as found', async () => {
+  it('a directory header with size != 0 and a swapped blob: DIFF_ID_MISMATCH, destination as found', async () => {
     const good = tar(rawEntry({ name: 'd', typeflag: '5' }), rawEntry({ name: 'd/f' }, utf8('ok')));
     const swapped = Buffer.concat([rawEntry({ name: 'd', typeflag: '5', size: 1024 }), rawEntry({ name: 'd/f' }, utf8('evil')), END_OF_ARCHIVE]);
     const { image } = memoryImage({ layers: [{ entries: [], rawTar: good, compression: 'none' }] }, { serve: () => layerStream(swapped) });
     const err = await extractImage(image, rootfs).catch((e: unknown) => e);
-    expect(code(err)).toBe('DIGEST_MISMATCH');
+    expect(code(err)).toBe('DIFF_ID_MISMATCH');
     expect(existsSync(rootfs)).toBe(false);
   });
 

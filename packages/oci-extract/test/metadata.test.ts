@@ -189,6 +189,6 @@ describe('parseIdMap', () => {
     expect(parseIdMap(spec)).toEqual(expected);
   });
   it.each(['0:100000', 'x:1:2:3', '0:1:0', '-1:0:5', '0:100:10,5:200:10', 'u:a:b:c'])('rejects %j', (spec) => {
-    expect(() => parseIdMap(spec)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => parseIdMap(spec)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });

@@ -29,9 +29,9 @@ describe('streams', () => {
     expect(statSync(join(rootfs, 'big')).size).toBe(3 * 1024 * 1024);
   });
 
-  it('rejects a wrong expected diff_id with DIGEST_MISMATCH', async () => {
+  it('rejects a wrong expected diff_id with DIFF_ID_MISMATCH', async () => {
     const err = await applyLayer(layerStream([file('a', 'x')]), rootfs, { expectedDiffId: `sha256:${'2'.repeat(64)}`, layerDigest: 'sha256:feed' }).catch((e: unknown) => e);
-    expect((err as ExtractError).code).toBe('DIGEST_MISMATCH');
+    expect((err as ExtractError).code).toBe('DIFF_ID_MISMATCH');
     expect((err as ExtractError).message).toContain('sha256:feed');
   });
 

@@ -17,16 +17,16 @@ describe('writeStrategy', () => {
     ['an unknown mode', { mode: 'jobs' as WriteStrategy['mode'] }],
     ['a negative slowFileNs', { slowFileNs: -1 }],
     ['a NaN slowFileNs', { slowFileNs: Number.NaN }],
-  ])('%s is INVALID_OPTION, nothing created', async (_what, writeStrategy) => {
+  ])('%s is INVALID_ARGUMENT, nothing created', async (_what, writeStrategy) => {
     const { image } = memoryImage({ layers: [[file('a', 'x')]] });
     const rootfs = join(work.path, 'rootfs');
     const err = await extractImage(image, rootfs, { writeStrategy }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ExtractError);
-    expect((err as ExtractError).code).toBe('INVALID_OPTION');
+    expect((err as ExtractError).code).toBe('INVALID_ARGUMENT');
     expect(readdirSync(work.path)).toEqual([]);
     mkdirSync(rootfs);
     const err2 = await applyLayer(layerStream([file('a', 'x')]), rootfs, { writeStrategy }).catch((e: unknown) => e);
-    expect((err2 as ExtractError).code).toBe('INVALID_OPTION');
+    expect((err2 as ExtractError).code).toBe('INVALID_ARGUMENT');
     expect(readdirSync(rootfs)).toEqual([]);
   });
 

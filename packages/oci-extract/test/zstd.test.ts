@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildTar, compressBuffer, file, hardlink, tempDir } from '@oci2lxc/fixtures';
+import { OciImageError } from '@oci2lxc/oci-tar-image';
 import { applyLayer, ExtractError } from '../src/index.js';
 import { layerStream } from './helpers.js';
 
@@ -94,14 +95,10 @@ describe('zstd on its worker thread', () => {
 
   it('an error of the source (e.g. its compressed digest) wins and leaves no thread behind', async () => {
     const blob = compressBuffer(buildTar([file('big', random(2_000_000))]), 'zstd');
-    class OciImageError extends Error {
-      override readonly name = 'OciImageError';
-      readonly code = 'DIGEST_MISMATCH';
-    }
     const source = new Readable({
       read() {
         this.push(blob.subarray(0, blob.length >> 1));
-        this.destroy(new OciImageError('stored digest differs'));
+        this.destroy(new OciImageError('DIGEST_MISMATCH', 'stored digest differs'));
       },
     });
     const err = await applyLayer(source, rootfs, { compression: 'zstd' }).catch((e: unknown) => e);

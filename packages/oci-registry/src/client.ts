@@ -257,7 +257,7 @@ export class RepositoryClient {
 
 function schema1(subject: string): RegistryError {
   return new RegistryError(
-    'SCHEMA1_UNSUPPORTED',
+    'UNSUPPORTED_SCHEMA1',
     `${subject}: the registry offers only a Docker schema 1 manifest (deprecated since 2017, not content-addressed); push the image again with a current tool`,
     { subject },
   );

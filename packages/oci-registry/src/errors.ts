@@ -1,5 +1,11 @@
 // Typed errors: every failure has a stable `code` and a message naming the reference or digest.
 
+// The class marks its prototype with a registered symbol: every copy of this package (its ESM and
+// CJS builds, two versions in one tree) has its own class, so `instanceof` misses the others'
+// errors, but Symbol.for() keys are shared (oci-extract, which cannot depend on this package,
+// recognises a RegistryError by this key). isRegistryError checks either.
+const REGISTRY_ERROR = Symbol.for('@oci2lxc/oci-registry.RegistryError');
+
 export type RegistryErrorCode =
   /** The string is not a valid image reference. */
   | 'INVALID_REFERENCE'
@@ -19,7 +25,7 @@ export type RegistryErrorCode =
   | 'RATE_LIMITED'
   | 'MANIFEST_TOO_LARGE'
   /** Docker image manifest schema 1 (deprecated, unsigned content): refused. */
-  | 'SCHEMA1_UNSUPPORTED'
+  | 'UNSUPPORTED_SCHEMA1'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INVALID_MANIFEST'
   | 'DIGEST_MISMATCH'
@@ -48,6 +54,13 @@ export class RegistryError extends Error {
   }
 }
 
+Object.defineProperty(RegistryError.prototype, REGISTRY_ERROR, { value: true });
+
+/** A RegistryError of any copy of this package. */
+export function isRegistryError(err: unknown): err is RegistryError {
+  return err instanceof RegistryError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[REGISTRY_ERROR] === true);
+}
+
 /**
  * The RegistryError behind `err`, following `cause`: consumers such as oci-extract wrap the
  * errors of the streams they read, keeping the original as the cause.
@@ -55,7 +68,7 @@ export class RegistryError extends Error {
 export function registryCause(err: unknown): RegistryError | undefined {
   let e: unknown = err;
   for (let i = 0; i < 8 && e instanceof Error; i++) {
-    if (e instanceof RegistryError) return e;
+    if (isRegistryError(e)) return e;
     e = e.cause;
   }
   return undefined;

@@ -218,6 +218,9 @@ export class RegistryImage implements Image {
     const layer = this.layers[index];
     if (!Number.isInteger(index) || layer === undefined) throw new RangeError(`layer index ${index} out of range (the image has ${this.layers.length} layers)`);
     const stream = this.#fetcher.open(layer, this.layers.slice(index + 1), `layer ${index} of ${this.manifestDigest}`, options.highWaterMark);
+    // Registry layers always name their digest; the stream fails instead of ending when it is wrong.
+    const { onDigest } = options;
+    if (onDigest) stream.once('end', () => onDigest(layer.digest));
     if (options.signal) {
       const signal = options.signal;
       const onAbort = (): void => void stream.destroy(new RegistryError('ABORTED', `${this.archive.path}: layer ${index}: aborted`));

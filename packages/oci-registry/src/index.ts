@@ -5,4 +5,4 @@ export { BlobCache, defaultCacheDir, type CacheEntry, type BlobWriter } from './
 export { lookupCredentials, defaultAuthFiles, runCredentialHelper, type Credentials } from './auth-config.js';
 export { parseChallenge, type Challenge } from './auth.js';
 export { Transport, systemCa, makeDispatcher, type TransportOptions } from './transport.js';
-export { RegistryError, registryCause, type RegistryErrorCode } from './errors.js';
+export { RegistryError, isRegistryError, registryCause, type RegistryErrorCode } from './errors.js';

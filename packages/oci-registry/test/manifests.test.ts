@@ -62,10 +62,10 @@ describe('manifests', () => {
   it('schema 1 is refused with a clear error (by Content-Type or by schemaVersion)', async () => {
     proxy.rewrite = (_b, h) => ({ body: Buffer.from('{"schemaVersion":1,"name":"app","tag":"1","fsLayers":[]}'), headers: { ...h, 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' } });
     const a = await open('app:1');
-    expect(a).toMatchObject({ code: 'SCHEMA1_UNSUPPORTED' });
+    expect(a).toMatchObject({ code: 'UNSUPPORTED_SCHEMA1' });
     expect((a as Error).message).toMatch(/schema 1/);
     proxy.rewrite = (_b, h) => ({ body: Buffer.from('{"schemaVersion":1,"fsLayers":[]}'), headers: { ...h, 'content-type': 'application/json' } });
-    expect(await open('app:1')).toMatchObject({ code: 'SCHEMA1_UNSUPPORTED' });
+    expect(await open('app:1')).toMatchObject({ code: 'UNSUPPORTED_SCHEMA1' });
   });
 
   it('a manifest over 4 MiB is refused (declared or streamed)', async () => {

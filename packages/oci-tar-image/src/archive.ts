@@ -169,7 +169,7 @@ class Archive implements ImageArchive {
   }
 
   /** A verifying stream over one layer's bytes; keeps the file open until it closes. */
-  layerStream(source: LayerSource, layer: Layer, what: string, options: LayerStreamOptions, onDigest: (digest: string) => void): Readable {
+  layerStream(source: LayerSource, layer: Layer, what: string, options: LayerStreamOptions): Readable {
     this.#checkOpen();
     const range = new RangeReader(this.#ctx.file, source.entry.offset, source.entry.size);
     const raw = range.createReadStream({
@@ -182,7 +182,7 @@ class Archive implements ImageArchive {
       size: layer.size,
       what,
       archivePath: this.path,
-      onDigest,
+      ...(options.onDigest !== undefined ? { onDigest: options.onDigest } : {}),
     });
     this.#openStreams++;
     stream.once('close', () => {
@@ -221,7 +221,7 @@ class ResolvedImageView implements Image {
     this.config = r.config;
     this.platform = { ...c.platform };
     this.refs = [...c.refs];
-    this.layers = Object.freeze(r.layers);
+    this.layers = Object.freeze(r.layers.map((l) => Object.freeze({ ...l })));
     this.#resolved = r;
   }
 
@@ -231,14 +231,7 @@ class ResolvedImageView implements Image {
     if (!Number.isInteger(index) || layer === undefined || source === undefined) {
       throw new RangeError(`layer index ${index} out of range (the image has ${this.layers.length} layers)`);
     }
-    const what = `layer ${index} of ${this.manifestDigest}`;
-    return this.archive.layerStream(source, layer, what, options, (digest) => {
-      if (layer.digest === '') {
-        layer.digest = digest;
-        const d = this.manifest.layers[index];
-        if (d && d.digest === '') d.digest = digest;
-      }
-    });
+    return this.archive.layerStream(source, layer, `layer ${index} of ${this.manifestDigest}`, options);
   }
 }
 

@@ -1,6 +1,11 @@
 // Typed errors: every failure has a stable `code` and a message naming the digest or path.
 import { capMessage } from './message.js';
 
+// The class marks its prototype with a registered symbol: every copy of this package (its ESM and
+// CJS builds, two versions in one tree) has its own class, so `instanceof` misses the others'
+// errors, but Symbol.for() keys are shared. isOciImageError checks either.
+const OCI_IMAGE_ERROR = Symbol.for('@oci2lxc/oci-tar-image.OciImageError');
+
 export type OciImageErrorCode =
   | 'NOT_AN_IMAGE'
   | 'ARCHIVE_NOT_FOUND'
@@ -51,6 +56,13 @@ export class OciImageError extends Error {
     this.subject = options.subject;
     this.details = options.details;
   }
+}
+
+Object.defineProperty(OciImageError.prototype, OCI_IMAGE_ERROR, { value: true });
+
+/** An OciImageError of any copy of this package. */
+export function isOciImageError(err: unknown): err is OciImageError {
+  return err instanceof OciImageError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[OCI_IMAGE_ERROR] === true);
 }
 
 /** The error for an aborted open: `ABORTED`, with the signal's reason as the cause. */

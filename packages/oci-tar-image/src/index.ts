@@ -1,7 +1,7 @@
 export { openImageArchive, type OpenOptions } from './archive.js';
 export { isImageArchive } from './probe.js';
 export type { ArchiveCompression } from './compressed-archive.js';
-export { OciImageError, type OciImageErrorCode } from './errors.js';
+export { OciImageError, isOciImageError, type OciImageErrorCode } from './errors.js';
 export { parsePlatform, formatPlatform, normalizePlatform, hostPlatform } from './platform.js';
 export { validateDigest, type ParsedDigest, type DigestAlgorithm } from './digest.js';
 export { MediaTypes, layerCompression } from './media-types.js';

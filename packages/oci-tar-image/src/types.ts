@@ -60,19 +60,19 @@ export type Compression = 'gzip' | 'zstd' | 'none';
 /** One layer of a selected image, in application order. */
 export interface Layer {
   /** Position in the manifest (0 = lowest). */
-  index: number;
+  readonly index: number;
   /**
-   * Digest of the blob as stored (compressed). For Docker archives, whose manifest.json names no
-   * digests, this is the digest of the stored file, computed on first read; for an uncompressed
-   * layer it equals `diffId`.
+   * Digest of the blob as stored (compressed). `''` for a gzip or zstd layer of a Docker archive,
+   * whose manifest.json names no digests (an uncompressed one's equals `diffId`): reading the whole
+   * blob is the only way to learn it, and `openLayer`'s `onDigest` reports it then. Never changes.
    */
-  digest: string;
+  readonly digest: string;
   /** Digest of the uncompressed tar, from the config's `rootfs.diff_ids`. */
-  diffId: string;
-  mediaType: string;
+  readonly diffId: string;
+  readonly mediaType: string;
   /** Stored (compressed) size in bytes. */
-  size: number;
-  compression: Compression;
+  readonly size: number;
+  readonly compression: Compression;
 }
 
 /** What an archive offers: one runnable image (after index resolution). */
@@ -102,6 +102,11 @@ export interface LayerStreamOptions {
   /** Read size for the underlying file reads (default 1 MiB). */
   highWaterMark?: number;
   signal?: AbortSignal;
+  /**
+   * Called once with the digest of the stored bytes (`alg:hex`) when all of them have passed and
+   * matched, by the time the stream ends: for a layer whose `digest` is `''` the one place it is known.
+   */
+  onDigest?: (digest: string) => void;
 }
 
 /** An opened image archive: headers indexed, index.json / manifest.json parsed. */

@@ -1,7 +1,7 @@
 // A stream of a blob's stored bytes that hashes and counts them as they flow, and fails with an
 // OciImageError instead of ending when the size or digest is wrong.
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { ShortReadError } from '@oci2lxc/range-reader';
+import { isShortReadError } from '@oci2lxc/range-reader';
 import { createDigester, type DigestAlgorithm } from './digest.js';
 import { OciImageError } from './errors.js';
 
@@ -44,12 +44,17 @@ export function verifyingStream(source: Readable, opts: VerifyOptions): Readable
         cb(new OciImageError('DIGEST_MISMATCH', `${opts.archivePath}: ${opts.what} ${opts.digest} has digest ${actual}`, { subject }));
         return;
       }
-      opts.onDigest?.(actual);
+      try {
+        opts.onDigest?.(actual);
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
       cb();
     },
   });
   source.on('error', (err: Error) => {
-    if (err instanceof ShortReadError) {
+    if (isShortReadError(err)) {
       out.destroy(
         new OciImageError('TRUNCATED_ARCHIVE', `${opts.archivePath}: ${opts.what} ${subject} ends early: ${err.message}`, { subject, cause: err }),
       );

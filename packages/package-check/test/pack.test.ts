@@ -9,11 +9,11 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const packages = ['range-reader', 'oci-tar-image', 'oci-extract', 'oci-registry', 'lxc-config', 'lxc-container', 'cli'] as const;
 const expectedExports: Record<(typeof packages)[number], string[]> = {
-  'range-reader': ['RangeReader', 'RangeReaderError'],
-  'oci-tar-image': ['openImageArchive', 'isImageArchive', 'OciImageError', 'parsePlatform', 'formatPlatform', 'validateDigest', 'MediaTypes'],
-  'oci-extract': ['extractImage', 'applyLayer', 'parseIdMap', 'ExtractError'],
-  'oci-registry': ['openRegistry', 'parseReference', 'formatReference', 'BlobCache', 'RegistryError', 'registryCause'],
-  'lxc-config': ['buildLxcConfig', 'renderLxcConfig', 'writeStartWrapper', 'capabilitiesFor', 'detectCapabilities', 'LxcConfigError'],
+  'range-reader': ['RangeReader', 'RangeReaderError', 'isRangeReaderError', 'isShortReadError'],
+  'oci-tar-image': ['openImageArchive', 'isImageArchive', 'OciImageError', 'isOciImageError', 'parsePlatform', 'formatPlatform', 'validateDigest', 'MediaTypes'],
+  'oci-extract': ['extractImage', 'applyLayer', 'parseIdMap', 'ExtractError', 'isExtractError'],
+  'oci-registry': ['openRegistry', 'parseReference', 'formatReference', 'BlobCache', 'RegistryError', 'isRegistryError', 'registryCause'],
+  'lxc-config': ['buildLxcConfig', 'renderLxcConfig', 'writeStartWrapper', 'capabilitiesFor', 'detectCapabilities', 'LxcConfigError', 'isLxcConfigError'],
   'lxc-container': ['createContainer', 'completeContainer', 'planContainer', 'validateContainerName', 'parseNetwork', 'defaultLxcPath', 'ContainerError'],
   cli: ['main', 'version'],
 };
@@ -66,6 +66,33 @@ describe('packed packages', () => {
       expect(JSON.parse(cjs)).toContain(n);
     }
     expect(JSON.parse(esm)).not.toContain('default');
+  });
+
+  // The ESM and CJS builds are two copies with two classes each: `instanceof` fails across them,
+  // the exported guards must not (they check a Symbol.for() key every copy shares).
+  it.each([
+    ['range-reader', 'RangeReaderError', 'isRangeReaderError', "'INVALID_RANGE', 'x'"],
+    ['range-reader', 'ShortReadError', 'isShortReadError', '0, 1'],
+    ['oci-tar-image', 'OciImageError', 'isOciImageError', "'INVALID_JSON', 'x'"],
+    ['oci-extract', 'ExtractError', 'isExtractError', "'IO_ERROR', 'x'"],
+    ['oci-registry', 'RegistryError', 'isRegistryError', "'NOT_FOUND', 'x'"],
+    ['lxc-config', 'LxcConfigError', 'isLxcConfigError', "'INVALID_KEY', 'x'"],
+  ] as const)('%s: %s of the CJS build passes the ESM build’s guard (%s), a look-alike does not', (p, cls, guard, args) => {
+    const out = sh(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { createRequire } from 'node:module';
+const esm = await import('@oci2lxc/${p}');
+const cjs = createRequire(import.meta.url)('@oci2lxc/${p}');
+const err = new cjs.${cls}(${args});
+const lookAlike = Object.assign(new Error('x'), { name: '${cls}', code: 'X' });
+console.log(JSON.stringify([err instanceof esm.${cls}, esm.${guard}(err), cjs.${guard}(err), esm.${guard}(lookAlike), esm.${guard}(new Error('x'))]));`,
+      ],
+      project,
+    );
+    expect(JSON.parse(out)).toEqual([false, true, true, false, false]);
   });
 
   it('the installed oci-extract applies a zstd layer (decompressed on a worker thread) from ESM and CJS, then exits', () => {

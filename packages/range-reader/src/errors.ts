@@ -1,5 +1,11 @@
 // Errors with a stable `code`, so callers can tell a caller bug from a file that changed under us.
 
+// Each class marks its prototype with a registered symbol: every copy of this package (its ESM and
+// CJS builds, two versions in one tree) has its own classes, so `instanceof` misses the others'
+// errors, but Symbol.for() keys are shared. The guards below check either.
+const RANGE_READER_ERROR = Symbol.for('@oci2lxc/range-reader.RangeReaderError');
+const SHORT_READ_ERROR = Symbol.for('@oci2lxc/range-reader.ShortReadError');
+
 export type RangeReaderErrorCode = 'INVALID_RANGE' | 'NEGATIVE_POSITION' | 'INVALID_ARGUMENT';
 
 /** A bad argument: a range outside the file or reader, a seek before the start, a bad buffer slice. */
@@ -30,4 +36,17 @@ export class ShortReadError extends Error {
     this.filePosition = filePosition;
     this.missing = missing;
   }
+}
+
+Object.defineProperty(RangeReaderError.prototype, RANGE_READER_ERROR, { value: true });
+Object.defineProperty(ShortReadError.prototype, SHORT_READ_ERROR, { value: true });
+
+/** A RangeReaderError of any copy of this package. */
+export function isRangeReaderError(err: unknown): err is RangeReaderError {
+  return err instanceof RangeReaderError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[RANGE_READER_ERROR] === true);
+}
+
+/** A ShortReadError of any copy of this package. */
+export function isShortReadError(err: unknown): err is ShortReadError {
+  return err instanceof ShortReadError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[SHORT_READ_ERROR] === true);
 }

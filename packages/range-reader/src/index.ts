@@ -5,4 +5,4 @@ export {
   type SeekWhence,
   type RangeReadStreamOptions,
 } from './range-reader.js';
-export { RangeReaderError, ShortReadError, type RangeReaderErrorCode } from './errors.js';
+export { RangeReaderError, ShortReadError, isRangeReaderError, isShortReadError, type RangeReaderErrorCode } from './errors.js';

@@ -1,6 +1,6 @@
 // The network options of `create` and the LXC template: --ip, --gateway, --dns, --dns-search,
 // --dns-option, --hostname. Values are checked by @oci2lxc/lxc-config's parsers.
-import { LxcConfigError, parseGateway, parseHostname, parseIpSetting, parseNameserver, isDnsName } from '@oci2lxc/lxc-config';
+import { isLxcConfigError, parseGateway, parseHostname, parseIpSetting, parseNameserver, isDnsName } from '@oci2lxc/lxc-config';
 import type { NetworkRequest } from '@oci2lxc/lxc-container';
 import type { OptionSpec } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -61,7 +61,7 @@ export function networkRequestFrom(command: string, v: NetworkValues): NetworkRe
       ...(v.hostname !== undefined ? { hostname: parseHostname(v.hostname) } : {}),
     };
   } catch (err) {
-    if (err instanceof LxcConfigError) throw new UsageError(err.message, command);
+    if (isLxcConfigError(err)) throw new UsageError(err.message, command);
     throw err;
   }
 }
