@@ -3,8 +3,12 @@
 // docker-registry (Distribution) on 127.0.0.1: `oci2lxc extract REF` (cold, no cache) against
 // `skopeo copy docker://… oci:DIR` + `umoci raw unpack` (LXC's oci template pipeline), and a warm
 // blob cache against extracting the archive. Interleaved rounds, medians, ratios.
+//
+// By default everything that is written or read during a timed run (registry storage, rootfs,
+// blob cache, skopeo's OCI dir, temp files of both sides, a copy of the archive) is on a tmpfs
+// (/dev/shm), so that disk noise does not decide the ratio; --work-dir DIR puts it elsewhere.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,6 +25,9 @@ const { values: opt } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'cache-dir': { type: 'string', default: join(here, 'cache') },
     compression: { type: 'string', default: 'gzip' },
+    // Default: a tmpfs when there is one.
+    'work-dir': { type: 'string', default: existsSync('/dev/shm') ? '/dev/shm' : tmpdir() },
+    profile: { type: 'boolean' },
   },
 });
 const log = (s) => process.stderr.write(`${s}\n`);
@@ -37,18 +44,31 @@ const freePort = () =>
     });
   });
 
-const work = mkdtempSync(join(tmpdir(), 'oci2lxc-bench-registry-'));
+const work = mkdtempSync(join(opt['work-dir'], 'oci2lxc-bench-registry-'));
+// Temp files of every child (oci2lxc's layers fetched ahead without a cache, skopeo's big files)
+// go where the rest is.
+const childTmp = join(work, 'tmp');
+mkdirSync(childTmp);
+const childEnv = { ...process.env, TMPDIR: childTmp };
+for (const img of images) {
+  const copy = join(work, `${img.name}.tar`);
+  copyFileSync(img.archive, copy);
+  img.archive = copy;
+}
 const port = await freePort();
 writeFileSync(
   join(work, 'config.yml'),
   `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'data')}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
 );
 const registry = spawn('docker-registry', ['serve', join(work, 'config.yml')], { stdio: 'ignore' });
+registry.unref(); // stopped by the exit handler; must not keep this process alive
 const cleanup = () => {
   registry.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
 };
 process.on('exit', cleanup);
+// The work dir may be on a tmpfs (memory): leave nothing there on Ctrl-C either.
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 for (let i = 0; i < 100; i++) {
   try {
     if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) break;
@@ -69,7 +89,7 @@ const clean = () => {
 };
 for (const img of images) {
   clean();
-  const r = spawnSync(process.execPath, [cli, 'extract', `${host}/${img.name}:bench`, rootfs, '--cache', warmCache], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, 'extract', `${host}/${img.name}:bench`, rootfs, '--cache', warmCache], { encoding: 'utf8', env: childEnv });
   if (r.status !== 0) throw new Error(r.stderr);
 }
 
@@ -87,7 +107,7 @@ const tools = {
 };
 
 const runs = new Map();
-log(`${rounds} round(s), load average ${loadavg()[0].toFixed(2)}`);
+log(`${rounds} round(s), work dir ${work}, load average ${loadavg()[0].toFixed(2)}`);
 for (let round = 1; round <= rounds; round++) {
   for (const img of images) {
     for (const [id, make] of Object.entries(tools)) {
@@ -97,7 +117,7 @@ for (let round = 1; round <= rounds; round++) {
       let wall = 0;
       let rss = 0;
       for (const [cmd, args] of steps) {
-        const m = measure(cmd, args);
+        const m = measure(cmd, args, { env: childEnv });
         wall += m.wall;
         rss = Math.max(rss, m.rssMiB ?? 0);
       }
@@ -108,11 +128,26 @@ for (let round = 1; round <= rounds; round++) {
     }
   }
 }
+// --profile: one cold pull per image under node --cpu-prof (profiles in bench/results/profiles/).
+if (opt.profile) {
+  const dir = join(here, 'results', 'profiles');
+  mkdirSync(dir, { recursive: true });
+  for (const img of images) {
+    clean();
+    const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `pull-cold-${img.name}.cpuprofile`, cli, 'extract', `${host}/${img.name}:bench`, rootfs, '-q', '--no-cache'], {
+      encoding: 'utf8',
+      env: childEnv,
+    });
+    if (r.status !== 0) throw new Error(r.stderr);
+    log(`  profile: ${join(dir, `pull-cold-${img.name}.cpuprofile`)}`);
+  }
+}
+
 // A warm cache downloads no blob bytes: the summary line says how much came from the network.
 const downloaded = {};
 for (const img of images) {
   clean();
-  const r = spawnSync(process.execPath, [cli, 'extract', `${host}/${img.name}:bench`, rootfs, '--cache', warmCache], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, 'extract', `${host}/${img.name}:bench`, rootfs, '--cache', warmCache], { encoding: 'utf8', env: childEnv });
   downloaded[img.name] = /\((\S+ \S*B|0 B) downloaded/.exec(r.stderr)?.[1] ?? 'unknown';
 }
 clean();
@@ -145,4 +180,4 @@ for (const r of results) {
   );
 }
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'registry-latest.json'), `${JSON.stringify({ date: new Date().toISOString(), loadavg: loadavg()[0], rounds, results }, null, 2)}\n`);
+writeFileSync(join(here, 'results', 'registry-latest.json'), `${JSON.stringify({ date: new Date().toISOString(), loadavg: loadavg()[0], rounds, workDir: opt['work-dir'], results }, null, 2)}\n`);

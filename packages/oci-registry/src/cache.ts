@@ -161,8 +161,9 @@ export async function fileWriter(temp: string, final: string): Promise<BlobWrite
     async commit(): Promise<string> {
       if (state !== 'open') throw new Error(`${temp}: writer already ${state}`);
       state = 'committed';
+      // No fsync: a cache entry is verified whenever it is read, so a file torn by a crash is
+      // dropped and fetched again; a sync here would put the disk's flush on every pull's path.
       try {
-        await handle.sync();
         await handle.close();
         await rename(temp, final);
       } catch (err) {

@@ -2,13 +2,13 @@
 // content negotiation, blobs as resumable streams, auth renewed on 401.
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { MediaTypes, validateDigest, verifyingStream, type Descriptor } from '@oci2lxc/oci-tar-image';
+import { MediaTypes, validateDigest, verifyChunks, type Descriptor } from '@oci2lxc/oci-tar-image';
 import type { Response } from 'undici';
 import { Authenticator } from './auth.js';
 import { lookupCredentials, type Credentials } from './auth-config.js';
 import { RegistryError } from './errors.js';
 import { formatReference, isLoopback, registryHost, type ImageReference } from './reference.js';
-import { certificateErrorCode, describeNetworkError, readCapped, registryErrorText, Transport, untrustedCertificate, type TransportOptions } from './transport.js';
+import { describeNetworkError, readCapped, registryErrorText, speaksTls, Transport, type TransportOptions } from './transport.js';
 
 /** Manifests larger than this are refused unread (as containerd and Distribution do). */
 export const MAX_MANIFEST_SIZE = 4 * 1024 * 1024;
@@ -85,18 +85,11 @@ export class RepositoryClient {
       const https = new URL(`https://${host}${path}`);
       const insecure = this.#plainHttpAllowed();
       if (!insecure && !isLoopback(host)) return https;
-      // Docker's rule for loopback registries: HTTPS when it answers, else plain HTTP. A server
-      // that does speak TLS but with a certificate we do not trust is an error, not a reason to
-      // drop to plain HTTP (that would turn a failed verification into no verification).
-      try {
-        const res = await this.transport.send(new URL(`https://${host}/v2/`), { subject: host });
-        await res.body?.cancel().catch(() => undefined);
-        return https;
-      } catch (err) {
-        // An insecure registry's certificate is not checked (the transport knows the list).
-        if (!insecure && certificateErrorCode(err) !== undefined) throw untrustedCertificate(host, formatReference(this.ref), err);
-        return new URL(`http://${host}${path}`);
-      }
+      // Docker's rule for loopback (and insecure) registries: HTTPS when the server speaks TLS,
+      // else plain HTTP. The certificate of one that speaks TLS is checked by the requests (an
+      // untrusted one is INSECURE_REGISTRY, not a reason to drop to plain HTTP), except for an
+      // insecure registry's.
+      return (await speaksTls(host)) ? https : new URL(`http://${host}${path}`);
     })();
     return this.#base;
   }
@@ -173,7 +166,7 @@ export class RepositoryClient {
   /**
    * The bytes of a blob, as they arrive. A connection that drops (or a body that ends early) is
    * resumed with `Range: bytes=N-`, up to the transport's retry count. No verification here:
-   * see `openBlob`.
+   * see `blobStream`.
    */
   async *blobChunks(digest: string, size: number, subject: string): AsyncGenerator<Buffer> {
     validateDigest(digest, subject);
@@ -195,7 +188,8 @@ export class RepositoryClient {
       try {
         if (res.body) {
           for await (const raw of res.body) {
-            let chunk = Buffer.from(raw as Uint8Array);
+            // A view, not a copy (Buffer.from(Uint8Array) would copy every byte).
+            let chunk = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
             if (skip > 0) {
               const n = Math.min(skip, chunk.length);
               skip -= n;
@@ -227,17 +221,20 @@ export class RepositoryClient {
     }
   }
 
-  /** A blob as a stream that fails (DIGEST_MISMATCH / SIZE_MISMATCH) instead of ending when wrong. */
-  openBlob(d: Pick<Descriptor, 'digest' | 'size'>, what: string): Readable {
+  /**
+   * A blob's chunks as they arrive, verified: the generator throws (DIGEST_MISMATCH /
+   * SIZE_MISMATCH) instead of ending when the bytes are wrong. No stream in between: every stage
+   * a chunk passes costs a little on the path of the layer being extracted.
+   */
+  blobStream(d: Pick<Descriptor, 'digest' | 'size'>, what: string): AsyncGenerator<Buffer> {
     const { algorithm } = validateDigest(d.digest, what);
     const subject = formatReference(this.ref);
-    return verifyingStream(Readable.from(this.blobChunks(d.digest, d.size, subject), { objectMode: false, highWaterMark: 1 << 20 }), {
-      digest: d.digest,
-      algorithm,
-      size: d.size,
-      what,
-      archivePath: subject,
-    });
+    return verifyChunks(this.blobChunks(d.digest, d.size, subject), { digest: d.digest, algorithm, size: d.size, what, archivePath: subject });
+  }
+
+  /** `blobStream` as a Readable. */
+  openBlob(d: Pick<Descriptor, 'digest' | 'size'>, what: string): Readable {
+    return Readable.from(this.blobStream(d, what), { objectMode: false, highWaterMark: 1 << 20 });
   }
 
   /** A small blob (a config) in memory, verified; larger than `max` is refused unread. */
@@ -246,7 +243,7 @@ export class RepositoryClient {
       throw new RegistryError('SIZE_MISMATCH', `${formatReference(this.ref)}: ${what} ${d.digest} is ${d.size} bytes, more than the ${max} allowed`, { subject: d.digest });
     }
     const chunks: Buffer[] = [];
-    for await (const c of this.openBlob(d, what)) chunks.push(c as Buffer);
+    for await (const c of this.blobStream(d, what)) chunks.push(c);
     return Buffer.concat(chunks);
   }
 

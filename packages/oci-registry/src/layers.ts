@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { validateDigest, verifyingStream, type Layer } from '@oci2lxc/oci-tar-image';
+import { validateDigest, verifyChunks, type Layer } from '@oci2lxc/oci-tar-image';
 import { fileWriter, type BlobCache, type BlobWriter } from './cache.js';
 import type { RepositoryClient } from './client.js';
 import { formatReference } from './reference.js';
@@ -45,7 +45,10 @@ export class LayerFetcher {
     if (ahead) {
       const path = await ahead;
       try {
-        yield* this.#fromFile(path, layer, what, highWaterMark);
+        // A file in our private temp directory was verified while it was written: read it
+        // without hashing it again. A cache file is shared with other processes: verified.
+        if (this.#options.cache) yield* this.#fromFile(path, layer, what, highWaterMark);
+        else for await (const chunk of createReadStream(path, { highWaterMark })) yield chunk as Buffer;
       } finally {
         if (!this.#options.cache) {
           this.#ahead.delete(layer.digest); // a layer listed twice is fetched again
@@ -66,7 +69,7 @@ export class LayerFetcher {
   /** A verified read of a file we wrote; a cache entry that fails is dropped so the next run refetches. */
   async *#fromFile(path: string, layer: Layer, what: string, highWaterMark: number): AsyncGenerator<Buffer> {
     const { algorithm } = validateDigest(layer.digest);
-    const stream = verifyingStream(createReadStream(path, { highWaterMark }), {
+    const stream = verifyChunks(createReadStream(path, { highWaterMark }), {
       digest: layer.digest,
       algorithm,
       size: layer.size,
@@ -74,7 +77,7 @@ export class LayerFetcher {
       archivePath: formatReference(this.#client.ref),
     });
     try {
-      for await (const chunk of stream) yield chunk as Buffer;
+      yield* stream;
     } catch (err) {
       if (this.#options.cache && path === this.#options.cache.pathOf(layer.digest)) await this.#options.cache.remove(layer.digest);
       throw err;
@@ -85,9 +88,9 @@ export class LayerFetcher {
   async *#download(layer: Layer, what: string, writer: BlobWriter | undefined): AsyncGenerator<Buffer> {
     let ok = false;
     try {
-      for await (const chunk of this.#client.openBlob(layer, what)) {
-        if (writer) await writer.write(chunk as Buffer);
-        yield chunk as Buffer;
+      for await (const chunk of this.#client.blobStream(layer, what)) {
+        if (writer) await writer.write(chunk);
+        yield chunk;
       }
       ok = true;
       if (writer) await writer.commit();
@@ -125,7 +128,7 @@ export class LayerFetcher {
       try {
         if (this.#closed) throw new Error('closed');
         // The request goes out first; the file is created while the first bytes travel.
-        const blob = this.#client.openBlob(layer, what)[Symbol.asyncIterator]();
+        const blob = this.#client.blobStream(layer, what);
         const first = blob.next();
         first.catch(() => undefined);
         let writer: BlobWriter | undefined;
@@ -140,13 +143,13 @@ export class LayerFetcher {
             path = join(dir, validateDigest(layer.digest).encoded);
             writer = await fileWriter(`${path}.part`, path);
           }
-          for (let r = await first; r.done !== true; r = await blob.next()) await writer.write(r.value as Buffer);
+          for (let r = await first; r.done !== true; r = await blob.next()) await writer.write(r.value);
           ok = true;
           await writer.commit();
         } finally {
           if (!ok) {
             await writer?.abort();
-            await blob.return?.();
+            await blob.return(undefined).catch(() => undefined);
           }
         }
         return path;

@@ -4,8 +4,9 @@
 // leaves the origin it was meant for, retries with backoff on 5xx and dropped connections, and
 // 429 honoured through Retry-After.
 import { readFileSync } from 'node:fs';
+import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, EnvHttpProxyAgent, fetch, type Dispatcher, type Response } from 'undici';
+import { Agent, buildConnector, EnvHttpProxyAgent, fetch, type Dispatcher, type Response } from 'undici';
 import { RegistryError } from './errors.js';
 
 export interface TransportOptions {
@@ -53,11 +54,29 @@ function hasProxyEnv(env: NodeJS.ProcessEnv): boolean {
   return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((k) => (env[k] ?? '') !== '');
 }
 
+/**
+ * A connector that parses the CA bundle once, and only when a TLS connection is made: a `ca`
+ * string in the connect options is parsed again for every connection (~140 certificates, tens of
+ * ms each time), and a registry on plain HTTP needs none of it.
+ */
+function lazyTlsConnector(ca: string | undefined): buildConnector.connector {
+  let plain: buildConnector.connector | undefined;
+  let secure: buildConnector.connector | undefined;
+  return (opts, callback) => {
+    if (opts.protocol === 'https:') {
+      secure ??= buildConnector(ca !== undefined ? { secureContext: createSecureContext({ ca }) } : {});
+      return secure(opts, callback);
+    }
+    plain ??= buildConnector({});
+    return plain(opts, callback);
+  };
+}
+
 export function makeDispatcher(options: Pick<TransportOptions, 'ca' | 'timeoutMs'>, env: NodeJS.ProcessEnv = process.env): Dispatcher {
   const ca = options.ca ?? systemCa(env);
   const timeout = options.timeoutMs ?? 60_000;
+  if (!hasProxyEnv(env)) return new Agent({ headersTimeout: timeout, bodyTimeout: timeout, connect: lazyTlsConnector(ca) });
   const common = { headersTimeout: timeout, bodyTimeout: timeout, connect: ca !== undefined ? { ca } : {} };
-  if (!hasProxyEnv(env)) return new Agent(common);
   // EnvHttpProxyAgent matches NO_PROXY per request; the variables are passed from `env` (either case).
   const pick = (name: string): string | undefined => env[name.toLowerCase()] || env[name.toUpperCase()] || undefined;
   const httpProxy = pick('http_proxy');
@@ -118,6 +137,29 @@ export function certificateErrorCode(err: unknown): string | undefined {
     e = e.cause;
   }
   return undefined;
+}
+
+/**
+ * Whether `hostPort` (`host[:port]`, default 443) completes a TLS handshake. Decides between
+ * HTTPS and plain HTTP for a loopback or insecure registry; the certificate is not looked at
+ * here (no CA store is loaded): the requests that follow verify it, unless the registry is an
+ * insecure one.
+ */
+export function speaksTls(hostPort: string, timeoutMs = 10_000): Promise<boolean> {
+  const url = new URL(`https://${hostPort}`);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return new Promise((resolve) => {
+    // `ca: []`: an empty trust store, so that not even Node's built-in roots are parsed.
+    const socket = tlsConnect({ host, port: Number(url.port || 443), servername: /^[\d.]+$|:/.test(host) ? '' : host, rejectUnauthorized: false, ca: [], ALPNProtocols: ['http/1.1'] });
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 /** INSECURE_REGISTRY for a server whose certificate is not trusted, naming the host and the ways out. */

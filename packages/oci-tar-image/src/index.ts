@@ -30,5 +30,5 @@ export { BLOCK, HeaderError, decodeHeaderBlock, headerFormat, isZeroBlock, parse
 export { platformScore } from './platform.js';
 export { selectCandidate, refMatches } from './select.js';
 export type { Candidate } from './candidate.js';
-export { verifyingStream, type VerifyOptions } from './verify-stream.js';
+export { verifyingStream, verifyChunks, BlobVerifier, type VerifyOptions } from './verify-stream.js';
 export { isIndexType, isManifestType, isConfigType } from './media-types.js';
