@@ -39,13 +39,13 @@ export class XattrBatch {
   /** Directories whose attributes on disk are removed before the pending ones are set. */
   private clearing = new Set<string>();
   /**
-   * `fresh`: the rootfs was empty when the extraction began, so only paths this batch gave
-   * attributes (`applied`; the root is never known) can have any; otherwise every path may.
+   * `fresh`: the rootfs was made (or found empty) by this extraction, so only paths this batch
+   * gave attributes (`applied`) can have any; otherwise every path may.
    */
   private readonly applied: Set<string> | undefined;
 
   constructor(fresh = false) {
-    this.applied = fresh ? new Set(['']) : undefined;
+    this.applied = fresh ? new Set() : undefined;
   }
 
   get size(): number {
@@ -67,7 +67,7 @@ export class XattrBatch {
   drop(rel: string): void {
     this.pending.delete(rel);
     this.clearing.delete(rel);
-    if (rel !== '') this.applied?.delete(rel);
+    this.applied?.delete(rel);
   }
 
   /** Directory `rel` was removed with everything below it. */
@@ -75,10 +75,7 @@ export class XattrBatch {
     if (rel === '') {
       this.pending.clear();
       this.clearing.clear();
-      if (this.applied) {
-        this.applied.clear();
-        this.applied.add('');
-      }
+      this.applied?.clear();
       return;
     }
     const prefix = `${rel}/`;
@@ -156,7 +153,14 @@ async function removeAll(hosts: string[], warn: (w: XattrWarning) => void, layer
     if (fds.length === 0) return;
     // In the child, descriptor 3 + i; /proc/self/fd/N leads to the directory itself.
     const paths = fds.map((_, i) => `/proc/self/fd/${i + 3}`);
-    const listed = await run('getfattr', ['--absolute-names', '-m', '-', ...paths], fds, undefined, layer);
+    let listed;
+    try {
+      listed = await run('getfattr', ['--absolute-names', '-m', '-', ...paths], fds, undefined, layer);
+    } catch (err) {
+      // No `attr` package: then nothing here set xattrs either; a rootfs made elsewhere may keep some.
+      warn({ message: `existing xattrs not checked: ${err instanceof Error ? err.message : String(err)}` });
+      return;
+    }
     const byName = new Map<string, string[]>();
     let current: string | undefined;
     for (const line of listed.stdout.split('\n')) {

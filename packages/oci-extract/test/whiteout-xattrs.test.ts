@@ -98,4 +98,19 @@ describe('applyLayer over a rootfs it did not make (attributes of unknown origin
     expect(attrs('e')).toBe('user.given="yes"');
     rmSync(rootfs, { recursive: true, force: true });
   });
+
+  it('without getfattr on PATH the check is skipped with a warning, not a failure', async () => {
+    const rootfs = join(work, 'no-attr');
+    mkdirSync(join(rootfs, 'd'), { recursive: true });
+    const path = process.env.PATH;
+    process.env.PATH = join(work, 'empty-path');
+    try {
+      const r = await applyLayer(layerStream([dir('d'), file('d/f', 'x')]), rootfs);
+      expect(r.warnings.map((w) => w.code)).toEqual(['XATTR_SKIPPED']);
+      expect(r.warnings[0]!.message).toMatch(/existing xattrs not checked/);
+    } finally {
+      process.env.PATH = path;
+      rmSync(rootfs, { recursive: true, force: true });
+    }
+  });
 });
