@@ -34,14 +34,14 @@ export class LxcConfigError extends Error {
   }
 }
 
+/** Quote a value for an error message so control characters and spaces are visible. */
+export function show(value: string): string {
+  return JSON.stringify(value);
+}
+
 Object.defineProperty(LxcConfigError.prototype, LXC_CONFIG_ERROR, { value: true });
 
 /** An LxcConfigError of any copy of this package. */
 export function isLxcConfigError(err: unknown): err is LxcConfigError {
   return err instanceof LxcConfigError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[LXC_CONFIG_ERROR] === true);
-}
-
-/** Quote a value for an error message so control characters and spaces are visible. */
-export function show(value: string): string {
-  return JSON.stringify(value);
 }

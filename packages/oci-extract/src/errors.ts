@@ -61,13 +61,6 @@ export class ExtractError extends Error {
   }
 }
 
-Object.defineProperty(ExtractError.prototype, EXTRACT_ERROR, { value: true });
-
-/** An ExtractError of any copy of this package. */
-export function isExtractError(err: unknown): err is ExtractError {
-  return err instanceof ExtractError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[EXTRACT_ERROR] === true);
-}
-
 /** The errno code (ENOENT, …) of a Node system error; undefined for anything else. */
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
@@ -92,4 +85,11 @@ export const MAX_MESSAGE = 1024;
 export function capMessage(message: string): string {
   if (message.length <= MAX_MESSAGE) return message;
   return `${message.slice(0, MAX_MESSAGE)}… (${message.length - MAX_MESSAGE} more characters left out)`;
+}
+
+Object.defineProperty(ExtractError.prototype, EXTRACT_ERROR, { value: true });
+
+/** An ExtractError of any copy of this package. */
+export function isExtractError(err: unknown): err is ExtractError {
+  return err instanceof ExtractError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[EXTRACT_ERROR] === true);
 }

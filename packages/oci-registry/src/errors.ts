@@ -54,13 +54,6 @@ export class RegistryError extends Error {
   }
 }
 
-Object.defineProperty(RegistryError.prototype, REGISTRY_ERROR, { value: true });
-
-/** A RegistryError of any copy of this package. */
-export function isRegistryError(err: unknown): err is RegistryError {
-  return err instanceof RegistryError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[REGISTRY_ERROR] === true);
-}
-
 /**
  * The RegistryError behind `err`, following `cause`: consumers such as oci-extract wrap the
  * errors of the streams they read, keeping the original as the cause.
@@ -72,4 +65,11 @@ export function registryCause(err: unknown): RegistryError | undefined {
     e = e.cause;
   }
   return undefined;
+}
+
+Object.defineProperty(RegistryError.prototype, REGISTRY_ERROR, { value: true });
+
+/** A RegistryError of any copy of this package. */
+export function isRegistryError(err: unknown): err is RegistryError {
+  return err instanceof RegistryError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[REGISTRY_ERROR] === true);
 }

@@ -13,7 +13,7 @@ import { openArchiveFile } from './open-file.js';
 import { MAX_DESCRIPTORS, MAX_INDEX_DEPTH, readOciLayout } from './oci-layout.js';
 import { selectCandidate } from './select.js';
 import { indexTar } from './tar-index.js';
-import type { ArchiveFormat, Image, ImageArchive, ImageConfig, ImageManifest, ImageSummary, Layer, LayerStreamOptions, Platform, SelectOptions } from './types.js';
+import type { ArchiveFormat, Image, ImageArchive, ImageSummary, Layer, LayerStreamOptions, SelectOptions } from './types.js';
 import { verifyingStream } from './verify-stream.js';
 
 export interface OpenOptions {
@@ -160,7 +160,7 @@ class Archive implements ImageArchive {
   async selectImage(options: SelectOptions = {}): Promise<Image> {
     this.#checkOpen();
     const c = selectCandidate(this.#candidates, options, this.path);
-    return new ResolvedImageView(this, c, await c.resolve());
+    return resolvedImage(this, c, await c.resolve());
   }
 
   async close(): Promise<void> {
@@ -202,36 +202,26 @@ class Archive implements ImageArchive {
   }
 }
 
-class ResolvedImageView implements Image {
-  readonly archive: Archive;
-  readonly manifestDigest: string;
-  readonly manifest: ImageManifest;
-  readonly configDigest: string;
-  readonly config: ImageConfig;
-  readonly platform: Platform;
-  readonly refs: string[];
-  readonly layers: readonly Layer[];
-  readonly #resolved: ResolvedImage;
-
-  constructor(archive: Archive, c: Candidate, r: ResolvedImage) {
-    this.archive = archive;
-    this.manifestDigest = r.manifestDigest;
-    this.manifest = r.manifest;
-    this.configDigest = r.configDigest;
-    this.config = r.config;
-    this.platform = { ...c.platform };
-    this.refs = [...c.refs];
-    this.layers = Object.freeze(r.layers.map((l) => Object.freeze({ ...l })));
-    this.#resolved = r;
-  }
-
-  openLayer(index: number, options: LayerStreamOptions = {}): Readable {
-    const layer = this.#resolved.layers[index];
-    const source = this.#resolved.sources[index];
-    if (!Number.isInteger(index) || layer === undefined || source === undefined) {
-      throw new RangeError(`layer index ${index} out of range (the image has ${this.layers.length} layers)`);
-    }
-    return this.archive.layerStream(source, layer, `layer ${index} of ${this.manifestDigest}`, options);
-  }
+/** The selected image: plain data (layers frozen: nothing is filled in later) and openLayer. */
+function resolvedImage(archive: Archive, c: Candidate, r: ResolvedImage): Image {
+  const layers: readonly Layer[] = Object.freeze(r.layers.map((l) => Object.freeze({ ...l })));
+  return {
+    archive,
+    manifestDigest: r.manifestDigest,
+    manifest: r.manifest,
+    configDigest: r.configDigest,
+    config: r.config,
+    platform: { ...c.platform },
+    refs: [...c.refs],
+    layers,
+    openLayer(index: number, options: LayerStreamOptions = {}): Readable {
+      const layer = layers[index];
+      const source = r.sources[index];
+      if (!Number.isInteger(index) || layer === undefined || source === undefined) {
+        throw new RangeError(`layer index ${index} out of range (the image has ${layers.length} layers)`);
+      }
+      return archive.layerStream(source, layer, `layer ${index} of ${r.manifestDigest}`, options);
+    },
+  };
 }
 

@@ -17,7 +17,7 @@ export interface ResolvedImage {
   manifest: ImageManifest;
   configDigest: string;
   config: ImageConfig;
-  /** Mutable: a compressed Docker layer's digest is filled in once it has been streamed. */
+  /** As the archive names them (a compressed Docker layer's digest stays ''). */
   layers: Layer[];
   sources: LayerSource[];
 }

@@ -58,13 +58,6 @@ export class OciImageError extends Error {
   }
 }
 
-Object.defineProperty(OciImageError.prototype, OCI_IMAGE_ERROR, { value: true });
-
-/** An OciImageError of any copy of this package. */
-export function isOciImageError(err: unknown): err is OciImageError {
-  return err instanceof OciImageError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[OCI_IMAGE_ERROR] === true);
-}
-
 /** The error for an aborted open: `ABORTED`, with the signal's reason as the cause. */
 export function abortedError(archivePath: string, signal: AbortSignal): OciImageError {
   const reason: unknown = signal.reason;
@@ -87,4 +80,11 @@ export function inArchive<T>(archivePath: string, fn: () => T): T {
       cause: err,
     });
   }
+}
+
+Object.defineProperty(OciImageError.prototype, OCI_IMAGE_ERROR, { value: true });
+
+/** An OciImageError of any copy of this package. */
+export function isOciImageError(err: unknown): err is OciImageError {
+  return err instanceof OciImageError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[OCI_IMAGE_ERROR] === true);
 }

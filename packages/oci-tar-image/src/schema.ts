@@ -67,36 +67,33 @@ function schemaVersion2(o: Obj, subject: string): void {
   if (o.schemaVersion !== 2) throw bad(subject, `unsupported schemaVersion ${JSON.stringify(o.schemaVersion)} (expected 2)`);
 }
 
-export function parseIndex(v: unknown, subject: string): ImageIndex {
-  if (!isObj(v)) throw bad(subject, 'an image index must be a JSON object');
+/** An index or manifest: a JSON object of schemaVersion 2 with its descriptor array (`key`). */
+function documentWith(v: unknown, subject: string, what: string, key: 'manifests' | 'layers'): { o: Obj; list: unknown[] } {
+  if (!isObj(v)) throw bad(subject, `an ${what} must be a JSON object`);
   schemaVersion2(v, subject);
-  if (!Array.isArray(v.manifests)) throw bad(subject, 'image index has no manifests array');
-  const idx: ImageIndex = {
-    schemaVersion: 2,
-    manifests: v.manifests.map((m, i) => parseDescriptor(m, subject, `manifests[${i}]`)),
-  };
-  const mediaType = optString(v, 'mediaType', subject, '');
-  if (mediaType !== undefined) idx.mediaType = mediaType;
-  const annotations = stringRecord(v.annotations, subject, 'annotations');
-  if (annotations) idx.annotations = annotations;
-  return idx;
+  const list = v[key];
+  if (!Array.isArray(list)) throw bad(subject, `${what} has no ${key} array`);
+  return { o: v, list };
+}
+
+/** The optional mediaType and annotations both documents carry (checked after the descriptors). */
+function documentExtras(o: Obj, subject: string): { mediaType?: string; annotations?: Record<string, string> } {
+  const mediaType = optString(o, 'mediaType', subject, '');
+  const annotations = stringRecord(o.annotations, subject, 'annotations');
+  return { ...(mediaType !== undefined ? { mediaType } : {}), ...(annotations ? { annotations } : {}) };
+}
+
+export function parseIndex(v: unknown, subject: string): ImageIndex {
+  const { o, list } = documentWith(v, subject, 'image index', 'manifests');
+  const manifests = list.map((m, i) => parseDescriptor(m, subject, `manifests[${i}]`));
+  return { schemaVersion: 2, manifests, ...documentExtras(o, subject) };
 }
 
 export function parseManifest(v: unknown, subject: string): ImageManifest {
-  if (!isObj(v)) throw bad(subject, 'an image manifest must be a JSON object');
-  schemaVersion2(v, subject);
-  if (!Array.isArray(v.layers)) throw bad(subject, 'image manifest has no layers array');
-  const m: ImageManifest = {
-    ...(v as object),
-    schemaVersion: 2,
-    config: parseDescriptor(v.config, subject, 'config'),
-    layers: v.layers.map((l, i) => parseDescriptor(l, subject, `layers[${i}]`)),
-  };
-  const mediaType = optString(v, 'mediaType', subject, '');
-  if (mediaType !== undefined) m.mediaType = mediaType;
-  const annotations = stringRecord(v.annotations, subject, 'annotations');
-  if (annotations) m.annotations = annotations;
-  return m;
+  const { o, list } = documentWith(v, subject, 'image manifest', 'layers');
+  const config = parseDescriptor(o.config, subject, 'config');
+  const layers = list.map((l, i) => parseDescriptor(l, subject, `layers[${i}]`));
+  return { ...(o as object), schemaVersion: 2, config, layers, ...documentExtras(o, subject) };
 }
 
 export function parseConfig(v: unknown, subject: string): ImageConfig {
