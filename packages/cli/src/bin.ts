@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 import { main } from './main.js';
 
 // Ctrl-C: abort the running command so it can clean up; a second Ctrl-C exits at once.

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // LXC template mode: `lxc-create -n NAME -t /path/to/lxc-oci2lxc -- --archive IMAGE.tar [options]`.
 // lxc-create has already made <path>/config (default config) and an empty rootfs; the template
 // fills the rootfs and appends the image's lines to the config (@oci2lxc/lxc-container's

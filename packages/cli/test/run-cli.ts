@@ -13,7 +13,7 @@ export interface CliResult {
 }
 
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
-  const r = spawnSync(process.execPath, [bin, ...args], {
+  const r = spawnSync(process.execPath, ['--', bin, ...args], {
     encoding: 'utf8',
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
@@ -25,12 +25,12 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
 
 /** Starts the CLI without waiting, for signal tests. */
 export function startCli(args: string[]) {
-  return spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Runs the CLI on a pseudo-terminal (util-linux `script`), returning everything it printed. */
 export function runCliOnTty(args: string[]): CliResult {
-  const cmd = [process.execPath, bin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const cmd = [process.execPath, '--', bin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const r = spawnSync('script', ['-qefc', cmd, '/dev/null'], { encoding: 'utf8', input: '' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
