@@ -10,29 +10,11 @@ export class UsageError extends Error {
   }
 }
 
-/** The CLI's own codes (the packages' codes pass through unchanged; see DEVELOPERS.md "Error codes"). */
+/** The CLI's own codes (the packages' codes pass through unchanged, lxc-container's container,
+ * lock and network codes among them; see DEVELOPERS.md "Error codes"). */
 export type CliErrorCode =
-  /** The container directory exists already (no --force), or appeared while we created it. */
-  | 'CONTAINER_EXISTS'
-  /** Another oci2lxc run, lxc-create or LXC tool holds the container. */
-  | 'CONTAINER_BUSY'
-  /** --force on a running container. */
-  | 'CONTAINER_RUNNING'
-  /** A lock could not be taken (the lock file or LXC's lock failed). */
-  | 'LOCK_FAILED'
-  /** The lock helper (perl) is missing. */
-  | 'LOCK_UNAVAILABLE'
-  /** --ip dhcp without a DHCP client on the host. */
-  | 'NO_DHCP_CLIENT'
-  /** --ip given but the container has no network interface. */
-  | 'NO_INTERFACE'
   /** The image argument is neither a file nor an image reference. */
-  | 'NO_SUCH_IMAGE'
-  /** A path refused for safety: a --volume target through a symlink in the image, a container
-   * directory a shell would interpret (hooks run through sh -c). */
-  | 'UNSAFE_PATH'
-  /** An argument the CLI cannot use (an interface name the DHCP hook refuses, a --volume path pct.conf cannot hold). */
-  | 'INVALID_ARGUMENT';
+  'NO_SUCH_IMAGE';
 
 /** A failure of the CLI's own (not a package's) with a stable code: exit status 1. */
 export class CliError extends Error {

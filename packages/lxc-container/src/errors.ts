@@ -29,3 +29,11 @@ export class ContainerError extends Error {
     super(message, options);
   }
 }
+
+const CONTAINER_ERROR = Symbol.for('@oci2lxc/lxc-container.ContainerError');
+Object.defineProperty(ContainerError.prototype, CONTAINER_ERROR, { value: true });
+
+/** A ContainerError of any copy of this package (its ESM and CJS builds, two versions in one tree). */
+export function isContainerError(err: unknown): err is ContainerError {
+  return err instanceof ContainerError || (err instanceof Error && (err as unknown as Record<symbol, unknown>)[CONTAINER_ERROR] === true);
+}

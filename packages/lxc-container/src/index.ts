@@ -4,4 +4,4 @@ export { planContainer, type ContainerPlan, type PlanOptions } from './plan.js';
 export { defaultLxcPath, parseNetwork, type Network } from './lxc-host.js';
 export type { NetworkRequest } from './network-setup.js';
 export type { RunRequest, Volume } from './run-config.js';
-export { ContainerError, type ContainerErrorCode } from './errors.js';
+export { ContainerError, isContainerError, type ContainerErrorCode } from './errors.js';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const packages = ['range-reader', 'oci-tar-image', 'oci-extract', 'lxc-config', 'oci-registry', 'cli'] as const;
+const packages = ['range-reader', 'oci-tar-image', 'oci-extract', 'lxc-config', 'oci-registry', 'lxc-container', 'cli'] as const;
 type Pkg = (typeof packages)[number];
 
 /** Codes renamed away: they must not come back in sources, tests or READMEs. */

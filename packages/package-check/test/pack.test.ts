@@ -14,7 +14,7 @@ const expectedExports: Record<(typeof packages)[number], string[]> = {
   'oci-extract': ['extractImage', 'applyLayer', 'parseIdMap', 'ExtractError', 'isExtractError'],
   'oci-registry': ['openRegistry', 'parseReference', 'formatReference', 'BlobCache', 'RegistryError', 'isRegistryError', 'registryCause'],
   'lxc-config': ['buildLxcConfig', 'renderLxcConfig', 'writeStartWrapper', 'capabilitiesFor', 'detectCapabilities', 'LxcConfigError', 'isLxcConfigError'],
-  'lxc-container': ['createContainer', 'completeContainer', 'planContainer', 'validateContainerName', 'parseNetwork', 'defaultLxcPath', 'ContainerError'],
+  'lxc-container': ['createContainer', 'completeContainer', 'planContainer', 'validateContainerName', 'parseNetwork', 'defaultLxcPath', 'ContainerError', 'isContainerError'],
   cli: ['main', 'version'],
 };
 
@@ -77,6 +77,7 @@ describe('packed packages', () => {
     ['oci-extract', 'ExtractError', 'isExtractError', "'IO_ERROR', 'x'"],
     ['oci-registry', 'RegistryError', 'isRegistryError', "'NOT_FOUND', 'x'"],
     ['lxc-config', 'LxcConfigError', 'isLxcConfigError', "'INVALID_KEY', 'x'"],
+    ['lxc-container', 'ContainerError', 'isContainerError', "'CONTAINER_EXISTS', 'x'"],
   ] as const)('%s: %s of the CJS build passes the ESM build’s guard (%s), a look-alike does not', (p, cls, guard, args) => {
     const out = sh(
       process.execPath,
