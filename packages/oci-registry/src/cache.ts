@@ -149,14 +149,50 @@ export class BlobCache {
   }
 }
 
-/** A writer to `temp`, renamed to `final` on commit. Exclusive create: never follows a planted link. */
+/** Bytes a writer may have in flight before `write` waits (the chunks are the caller's, not copied). */
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A writer to `temp`, renamed to `final` on commit. Exclusive create: never follows a planted link.
+ * Writes are positioned and not waited for one by one (up to 8 MiB in flight), so that a blob
+ * streamed into extraction is not held back by the cache file's writes; `commit` waits for all.
+ */
 export async function fileWriter(temp: string, final: string): Promise<BlobWriter> {
   const handle = await open(temp, 'wx', 0o600);
   let state: 'open' | 'committed' | 'aborted' = 'open';
+  let position = 0;
+  let pendingBytes = 0;
+  const pending = new Set<Promise<void>>();
+  let failed: { error: unknown } | undefined;
+  const writeAll = async (chunk: Buffer, at: number): Promise<void> => {
+    let done = 0;
+    while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done, at + done)).bytesWritten;
+  };
+  // A function, not inline checks: `failed` is set by the writes' callbacks.
+  const rethrow = (): void => {
+    if (failed) throw failed.error;
+  };
+  const settle = async (): Promise<void> => {
+    await Promise.all(pending);
+    rethrow();
+  };
   return {
     async write(chunk: Buffer): Promise<void> {
-      let done = 0;
-      while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
+      rethrow();
+      const at = position;
+      position += chunk.length;
+      pendingBytes += chunk.length;
+      const p: Promise<void> = writeAll(chunk, at)
+        .catch((error: unknown) => {
+          failed ??= { error };
+        })
+        .finally(() => {
+          pendingBytes -= chunk.length;
+          pending.delete(p);
+        });
+      pending.add(p);
+      while (pendingBytes > MAX_PENDING_BYTES && pending.size > 0) await Promise.race(pending);
+      rethrow();
     },
     async commit(): Promise<string> {
       if (state !== 'open') throw new Error(`${temp}: writer already ${state}`);
@@ -164,6 +200,7 @@ export async function fileWriter(temp: string, final: string): Promise<BlobWrite
       // No fsync: a cache entry is verified whenever it is read, so a file torn by a crash is
       // dropped and fetched again; a sync here would put the disk's flush on every pull's path.
       try {
+        await settle();
         await handle.close();
         await rename(temp, final);
       } catch (err) {
@@ -176,6 +213,7 @@ export async function fileWriter(temp: string, final: string): Promise<BlobWrite
     async abort(): Promise<void> {
       if (state !== 'open') return;
       state = 'aborted';
+      await Promise.allSettled(pending);
       await handle.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
     },
