@@ -6,8 +6,18 @@
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, buildConnector, EnvHttpProxyAgent, fetch, type Dispatcher, type Response } from 'undici';
+import { createRequire } from 'node:module';
+import type * as Undici from 'undici';
+import type { Dispatcher, Response } from 'undici';
 import { RegistryError } from './errors.js';
+
+// undici is loaded on first use, not on import: it costs ~18 MiB of memory and start-up time that
+// every program importing this package (the oci2lxc CLI on a local archive) would pay for nothing.
+let undiciModule: typeof Undici | undefined;
+function undici(): typeof Undici {
+  undiciModule ??= createRequire(import.meta.url)('undici') as typeof Undici;
+  return undiciModule;
+}
 
 export interface TransportOptions {
   /** Attempts after the first for 5xx, 429 and dropped connections (default 4). */
@@ -59,15 +69,15 @@ function hasProxyEnv(env: NodeJS.ProcessEnv): boolean {
  * string in the connect options is parsed again for every connection (~140 certificates, tens of
  * ms each time), and a registry on plain HTTP needs none of it.
  */
-function lazyTlsConnector(ca: string | undefined): buildConnector.connector {
-  let plain: buildConnector.connector | undefined;
-  let secure: buildConnector.connector | undefined;
+function lazyTlsConnector(ca: string | undefined): Undici.buildConnector.connector {
+  let plain: Undici.buildConnector.connector | undefined;
+  let secure: Undici.buildConnector.connector | undefined;
   return (opts, callback) => {
     if (opts.protocol === 'https:') {
-      secure ??= buildConnector(ca !== undefined ? { secureContext: createSecureContext({ ca }) } : {});
+      secure ??= undici().buildConnector(ca !== undefined ? { secureContext: createSecureContext({ ca }) } : {});
       return secure(opts, callback);
     }
-    plain ??= buildConnector({});
+    plain ??= undici().buildConnector({});
     return plain(opts, callback);
   };
 }
@@ -75,13 +85,13 @@ function lazyTlsConnector(ca: string | undefined): buildConnector.connector {
 export function makeDispatcher(options: Pick<TransportOptions, 'ca' | 'timeoutMs'>, env: NodeJS.ProcessEnv = process.env): Dispatcher {
   const ca = options.ca ?? systemCa(env);
   const timeout = options.timeoutMs ?? 60_000;
-  if (!hasProxyEnv(env)) return new Agent({ headersTimeout: timeout, bodyTimeout: timeout, connect: lazyTlsConnector(ca) });
+  if (!hasProxyEnv(env)) return new (undici().Agent)({ headersTimeout: timeout, bodyTimeout: timeout, connect: lazyTlsConnector(ca) });
   const common = { headersTimeout: timeout, bodyTimeout: timeout, connect: ca !== undefined ? { ca } : {} };
   // EnvHttpProxyAgent matches NO_PROXY per request; the variables are passed from `env` (either case).
   const pick = (name: string): string | undefined => env[name.toLowerCase()] || env[name.toUpperCase()] || undefined;
   const httpProxy = pick('http_proxy');
   const httpsProxy = pick('https_proxy');
-  return new EnvHttpProxyAgent({
+  return new (undici().EnvHttpProxyAgent)({
     ...common,
     ...(httpProxy !== undefined ? { httpProxy } : {}),
     ...(httpsProxy !== undefined ? { httpsProxy } : {}),
@@ -192,7 +202,7 @@ export class Transport {
     if (url.protocol !== 'https:' || this.#options.dispatcher !== undefined) return this.dispatcher;
     if (!this.#insecureHosts.has(url.host) && !this.#insecureHosts.has(`${url.hostname}:443`)) return this.dispatcher;
     const timeout = this.#options.timeoutMs ?? 60_000;
-    this.#unverified ??= new Agent({ headersTimeout: timeout, bodyTimeout: timeout, connect: { rejectUnauthorized: false } });
+    this.#unverified ??= new (undici().Agent)({ headersTimeout: timeout, bodyTimeout: timeout, connect: { rejectUnauthorized: false } });
     return this.#unverified;
   }
 
@@ -221,7 +231,7 @@ export class Transport {
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'user-agent': this.#options.userAgent ?? 'oci2lxc', ...o.headers };
       if (o.authorization !== undefined && current.origin === origin) headers.authorization = o.authorization;
-      const res = await fetch(current, {
+      const res = await undici().fetch(current, {
         method: o.method ?? 'GET',
         headers,
         redirect: 'manual',
