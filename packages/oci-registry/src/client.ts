@@ -240,7 +240,7 @@ export class RepositoryClient {
   /** A small blob (a config) in memory, verified; larger than `max` is refused unread. */
   async fetchBlob(d: Pick<Descriptor, 'digest' | 'size'>, what: string, max: number): Promise<Buffer> {
     if (d.size > max) {
-      throw new RegistryError('SIZE_MISMATCH', `${formatReference(this.ref)}: ${what} ${d.digest} is ${d.size} bytes, more than the ${max} allowed`, { subject: d.digest });
+      throw new RegistryError('BLOB_TOO_LARGE', `${formatReference(this.ref)}: ${what} ${d.digest} is ${d.size} bytes, more than the ${max} allowed`, { subject: d.digest });
     }
     const chunks: Buffer[] = [];
     for await (const c of this.blobStream(d, what)) chunks.push(c);

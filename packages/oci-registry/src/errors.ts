@@ -24,6 +24,8 @@ export type RegistryErrorCode =
   /** 429 for longer than we are willing to wait. */
   | 'RATE_LIMITED'
   | 'MANIFEST_TOO_LARGE'
+  /** A blob read into memory (an image config) whose descriptor is larger than the cap: refused unread. */
+  | 'BLOB_TOO_LARGE'
   /** Docker image manifest schema 1 (deprecated, unsigned content): refused. */
   | 'UNSUPPORTED_SCHEMA1'
   | 'UNSUPPORTED_MEDIA_TYPE'

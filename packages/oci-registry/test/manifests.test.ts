@@ -97,6 +97,24 @@ describe('manifests', () => {
     expect(await open('app:1')).toMatchObject({ code: 'INVALID_DIGEST' });
   });
 
+  it('a config whose descriptor is over the JSON cap is BLOB_TOO_LARGE, refused before any byte of it is fetched', async () => {
+    proxy.rewrite = (b, h) => {
+      const m = JSON.parse(b.toString('utf8')) as { config: { size: number } };
+      m.config.size = 4 * 1024 * 1024 + 1;
+      return { body: Buffer.from(JSON.stringify(m)), headers: { ...h, 'docker-content-digest': undefined } };
+    };
+    const err = await openRegistry(`${proxy.host}/app:1`, { retryBaseMs: 5 }).then(
+      async (a) => {
+        await a.selectImage({}).finally(() => a.close());
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'BLOB_TOO_LARGE' });
+    expect((err as Error).message).toMatch(/4194305 bytes, more than the 4194304 allowed/);
+    expect(proxy.log.filter((r) => r.url.includes('/blobs/'))).toEqual([]);
+  });
+
   it('an empty index: nothing runnable, a typed error', async () => {
     const self = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] as unknown[] };
     proxy.rewrite = (_b, h) => ({ body: Buffer.from(JSON.stringify(self)), headers: { ...h, 'docker-content-digest': undefined, 'content-type': self.mediaType } });
