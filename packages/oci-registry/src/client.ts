@@ -3,12 +3,11 @@
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { MediaTypes, validateDigest, verifyChunks, type Descriptor } from '@oci2lxc/oci-tar-image';
-import type { Response } from 'undici';
 import { Authenticator } from './auth.js';
 import { lookupCredentials, type Credentials } from './auth-config.js';
 import { RegistryError } from './errors.js';
 import { formatReference, isLoopback, registryHost, type ImageReference } from './reference.js';
-import { describeNetworkError, readCapped, registryErrorText, speaksTls, Transport, type TransportOptions } from './transport.js';
+import { describeNetworkError, readCapped, registryErrorText, speaksTls, Transport, type HttpResponse, type TransportOptions } from './transport.js';
 
 /** Manifests larger than this are refused unread (as containerd and Distribution do). */
 export const MAX_MANIFEST_SIZE = 4 * 1024 * 1024;
@@ -95,11 +94,11 @@ export class RepositoryClient {
   }
 
   /** GET with the current auth; a 401 is answered once per new challenge. Status errors mapped. */
-  async get(path: string, o: { subject: string; headers?: Record<string, string>; what: string; ok?: readonly number[] }): Promise<Response> {
+  async get(path: string, o: { subject: string; headers?: Record<string, string>; what: string; ok?: readonly number[] }): Promise<HttpResponse> {
     const url = new URL(path, await this.base());
     let answered = 0;
     for (;;) {
-      let res: Response;
+      let res: HttpResponse;
       try {
         res = await this.transport.request(url, { subject: o.subject, authorization: this.#auth.header, ...(o.headers ? { headers: o.headers } : {}) });
       } catch (err) {
@@ -113,7 +112,7 @@ export class RepositoryClient {
         throw err;
       }
       if (res.status === 401 && answered < 2) {
-        await res.body?.cancel().catch(() => undefined);
+        await res.body.cancel().catch(() => undefined);
         answered++;
         if (await this.#auth.answer(res.headers.get('www-authenticate'), o.subject)) continue;
         throw await this.#auth.refused(o.subject);
@@ -180,26 +179,22 @@ export class RepositoryClient {
       else if (resume) {
         const range = res.headers.get('content-range') ?? '';
         if (!range.startsWith(`bytes ${offset}-`)) {
-          await res.body?.cancel().catch(() => undefined);
+          await res.body.cancel().catch(() => undefined);
           throw new RegistryError('HTTP_ERROR', `${subject}: blob ${digest}: resumed at byte ${offset}, the registry sent range ${JSON.stringify(range)}`, { subject: digest, status: 206 });
         }
       }
       let error: unknown;
       try {
-        if (res.body) {
-          for await (const raw of res.body) {
-            // A view, not a copy (Buffer.from(Uint8Array) would copy every byte).
-            let chunk = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-            if (skip > 0) {
-              const n = Math.min(skip, chunk.length);
-              skip -= n;
-              chunk = chunk.subarray(n);
-              if (chunk.length === 0) continue;
-            }
-            offset += chunk.length;
-            this.blobBytes += chunk.length;
-            yield chunk;
+        for await (let chunk of res.body) {
+          if (skip > 0) {
+            const n = Math.min(skip, chunk.length);
+            skip -= n;
+            chunk = chunk.subarray(n);
+            if (chunk.length === 0) continue;
           }
+          offset += chunk.length;
+          this.blobBytes += chunk.length;
+          yield chunk;
         }
       } catch (err) {
         if (this.transport.signal?.aborted) throw new RegistryError('ABORTED', `${subject}: aborted`, { subject: digest, cause: err });

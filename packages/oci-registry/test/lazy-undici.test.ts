@@ -33,4 +33,21 @@ describe('undici is loaded on first use', () => {
       });`);
     expect(JSON.parse(out)).toEqual([false, true]);
   });
+
+  it('loads only the dispatchers and request: not undici\'s index, nor its fetch (~150 ms, ~8 MiB)', () => {
+    const out = run(`
+      const files = () => Object.keys(require.cache).filter((k) => /[\\/]undici[\\/]/.test(k));
+      const m = require(${JSON.stringify(`${dist}index.cjs`)});
+      const server = require('node:http').createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1', async () => {
+        const t = new m.Transport({ retries: 0 });
+        const res = await t.request(new URL('http://127.0.0.1:' + server.address().port + '/v2/'), { subject: 'test' });
+        const chunks = [];
+        for await (const c of res.body) chunks.push(c);
+        await t.close();
+        server.close();
+        const f = files();
+        console.log(JSON.stringify([res.status, Buffer.concat(chunks).toString(), f.some((k) => /[\\/]undici[\\/]index\\.js$/.test(k)), f.some((k) => /[\\/]web[\\/]fetch[\\/]/.test(k))]));
+      });`);
+    expect(JSON.parse(out)).toEqual([200, 'ok', false, false]);
+  });
 });
