@@ -24,15 +24,21 @@ let undiciParts: UndiciParts | undefined;
 function undici(): UndiciParts {
   if (!undiciParts) {
     const load = createRequire(import.meta.url);
-    const api = load('undici/lib/api/index.js') as { request: UndiciParts['request'] };
-    // What undici's index does: request(), connect()… on every dispatcher (ProxyAgent needs connect).
-    Object.assign((load('undici/lib/dispatcher/dispatcher.js') as { prototype: object }).prototype, api);
-    undiciParts = {
-      Agent: load('undici/lib/dispatcher/agent.js') as typeof Undici.Agent,
-      EnvHttpProxyAgent: load('undici/lib/dispatcher/env-http-proxy-agent.js') as typeof Undici.EnvHttpProxyAgent,
-      buildConnector: load('undici/lib/core/connect.js') as typeof Undici.buildConnector,
-      request: api.request,
-    };
+    try {
+      const api = load('undici/lib/api/index.js') as { request: UndiciParts['request'] };
+      // What undici's index does: request(), connect()… on every dispatcher (ProxyAgent needs connect).
+      Object.assign((load('undici/lib/dispatcher/dispatcher.js') as { prototype: object }).prototype, api);
+      undiciParts = {
+        Agent: load('undici/lib/dispatcher/agent.js') as typeof Undici.Agent,
+        EnvHttpProxyAgent: load('undici/lib/dispatcher/env-http-proxy-agent.js') as typeof Undici.EnvHttpProxyAgent,
+        buildConnector: load('undici/lib/core/connect.js') as typeof Undici.buildConnector,
+        request: api.request,
+      };
+    } catch {
+      // Another undici whose files moved (these are internal paths): its index, slower to load.
+      const u = load('undici') as typeof Undici;
+      undiciParts = { Agent: u.Agent, EnvHttpProxyAgent: u.EnvHttpProxyAgent, buildConnector: u.buildConnector, request: u.Dispatcher.prototype.request as UndiciParts['request'] };
+    }
   }
   return undiciParts;
 }
