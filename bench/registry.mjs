@@ -28,13 +28,16 @@ const { values: opt } = parseArgs({
     // Default: a tmpfs when there is one.
     'work-dir': { type: 'string', default: existsSync('/dev/shm') ? '/dev/shm' : tmpdir() },
     profile: { type: 'boolean' },
+    // Subsets, for quicker iterations: --shape small|large, --tools archive,pull-cold,…
+    shape: { type: 'string', default: 'all' },
+    tools: { type: 'string' },
   },
 });
 const log = (s) => process.stderr.write(`${s}\n`);
 const rounds = Number(opt.rounds);
 const shapes = opt.quick ? QUICK_SHAPES : SHAPES;
 const images = [];
-for (const s of ['small', 'large']) images.push(await benchImage(s, shapes[s], opt.compression, opt['cache-dir'], log));
+for (const s of opt.shape === 'all' ? ['small', 'large'] : [opt.shape]) images.push(await benchImage(s, shapes[s], opt.compression, opt['cache-dir'], log));
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -110,6 +113,10 @@ const tools = {
         ],
 };
 
+if (opt.tools) {
+  const wanted = new Set(opt.tools.split(','));
+  for (const id of Object.keys(tools)) if (!wanted.has(id)) delete tools[id];
+}
 const runs = new Map();
 log(`${rounds} round(s), work dir ${work}, load average ${loadavg()[0].toFixed(2)}`);
 for (let round = 1; round <= rounds; round++) {
@@ -147,6 +154,12 @@ if (opt.profile) {
   }
 }
 
+// A subset run prints its medians only (and writes no results file).
+if (opt.tools || opt.shape !== 'all') {
+  for (const [key, r] of runs) log(`${key}: median ${median(r.map((x) => x.wall)).toFixed(3)}s, peak RSS ${Math.max(...r.map((x) => x.rss)).toFixed(0)} MiB`);
+  process.exit(0);
+}
+
 // A warm cache downloads no blob bytes: the summary line says how much came from the network.
 const downloaded = {};
 for (const img of images) {
@@ -159,7 +172,7 @@ clean();
 const results = images.map((img) => {
   const med = (id) => {
     const r = runs.get(`${img.name}/${id}`);
-    return r ? { wall: median(r.map((x) => x.wall)), rssMiB: Math.max(...r.map((x) => x.rss)) } : null;
+    return r?.length ? { wall: median(r.map((x) => x.wall)), rssMiB: Math.max(...r.map((x) => x.rss)) } : null;
   };
   const archive = med('archive');
   const cold = med('pull-cold');

@@ -151,6 +151,8 @@ export class BlobCache {
 
 /** Bytes a writer may have in flight before `write` waits (the chunks are the caller's, not copied). */
 const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+/** Bytes gathered into one write. */
+const WRITE_BATCH = 1024 * 1024;
 
 /**
  * A writer to `temp`, renamed to `final` on commit. Exclusive create: never follows a planted link.
@@ -164,33 +166,59 @@ export async function fileWriter(temp: string, final: string): Promise<BlobWrite
   let pendingBytes = 0;
   const pending = new Set<Promise<void>>();
   let failed: { error: unknown } | undefined;
-  const writeAll = async (chunk: Buffer, at: number): Promise<void> => {
-    let done = 0;
-    while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done, at + done)).bytesWritten;
+  // Chunks are gathered into writes of at least WRITE_BATCH bytes: a network blob arrives in
+  // 16–64 KiB pieces, and a write each would keep the thread pool busy with tiny jobs.
+  let batch: Buffer[] = [];
+  let batchBytes = 0;
+  const writeAll = async (chunks: Buffer[], at: number): Promise<void> => {
+    let rest = chunks;
+    let pos = at;
+    while (rest.length > 0) {
+      let n = (await handle.writev(rest, pos)).bytesWritten;
+      pos += n;
+      // A short write: drop what was written, go on with the rest.
+      while (rest.length > 0 && n >= rest[0]!.length) {
+        n -= rest[0]!.length;
+        rest = rest.slice(1);
+      }
+      if (n > 0) rest = [rest[0]!.subarray(n), ...rest.slice(1)];
+    }
   };
   // A function, not inline checks: `failed` is set by the writes' callbacks.
   const rethrow = (): void => {
     if (failed) throw failed.error;
   };
+  const flush = (): void => {
+    if (batchBytes === 0) return;
+    const chunks = batch;
+    const bytes = batchBytes;
+    batch = [];
+    batchBytes = 0;
+    const at = position;
+    position += bytes;
+    pendingBytes += bytes;
+    const p: Promise<void> = writeAll(chunks, at)
+      .catch((error: unknown) => {
+        failed ??= { error };
+      })
+      .finally(() => {
+        pendingBytes -= bytes;
+        pending.delete(p);
+      });
+    pending.add(p);
+  };
   const settle = async (): Promise<void> => {
+    flush();
     await Promise.all(pending);
     rethrow();
   };
   return {
     async write(chunk: Buffer): Promise<void> {
       rethrow();
-      const at = position;
-      position += chunk.length;
-      pendingBytes += chunk.length;
-      const p: Promise<void> = writeAll(chunk, at)
-        .catch((error: unknown) => {
-          failed ??= { error };
-        })
-        .finally(() => {
-          pendingBytes -= chunk.length;
-          pending.delete(p);
-        });
-      pending.add(p);
+      batch.push(chunk);
+      batchBytes += chunk.length;
+      if (batchBytes < WRITE_BATCH) return;
+      flush();
       while (pendingBytes > MAX_PENDING_BYTES && pending.size > 0) await Promise.race(pending);
       rethrow();
     },

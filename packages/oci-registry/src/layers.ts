@@ -37,7 +37,7 @@ export class LayerFetcher {
   /** The verified bytes of `layer`; starts fetching `next` (the layers after it) ahead. */
   open(layer: Layer, next: readonly Layer[], what: string, highWaterMark = 1 << 20): Readable {
     for (const l of next.slice(0, Math.max(0, this.#options.concurrency - 1))) this.#fetchAhead(l, what.replace(/^layer \d+/, `layer ${l.index}`));
-    return Readable.from(this.#chunks(layer, what, highWaterMark), { objectMode: false, highWaterMark });
+    return Readable.from(coalesce(this.#chunks(layer, what, highWaterMark), highWaterMark), { objectMode: false, highWaterMark });
   }
 
   async *#chunks(layer: Layer, what: string, highWaterMark: number): AsyncGenerator<Buffer> {
@@ -188,4 +188,23 @@ export class LayerFetcher {
     await Promise.allSettled([...this.#ahead.values()]);
     if (this.#tempDir) await rm(await this.#tempDir, { recursive: true, force: true });
   }
+}
+
+async function* coalesce(chunks: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of chunks) {
+    if (n === 0 && c.length >= size) {
+      yield c;
+      continue;
+    }
+    parts.push(c);
+    n += c.length;
+    if (n >= size) {
+      yield Buffer.concat(parts, n);
+      parts = [];
+      n = 0;
+    }
+  }
+  if (n > 0) yield Buffer.concat(parts, n);
 }

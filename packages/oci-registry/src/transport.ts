@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
+import { eachChunk } from './chunks.js';
 import { RegistryError } from './errors.js';
 
 // undici is loaded on first use, not on import, and only the parts used: its index also loads
@@ -67,7 +68,7 @@ function httpResponse(data: Dispatcher.ResponseData): HttpResponse {
       },
     },
     body: {
-      [Symbol.asyncIterator]: () => body[Symbol.asyncIterator]() as AsyncIterator<Buffer>,
+      [Symbol.asyncIterator]: () => eachChunk(body),
       cancel: async () => {
         // dump(): reads a short rest so that the connection can be reused, else destroys it.
         await body.dump().catch(() => undefined);
