@@ -20,6 +20,22 @@ describe('fileWriter', () => {
     expect(existsSync(join(dir, 'a.part'))).toBe(false);
   });
 
+  it('thousands of small network-sized chunks, gathered into larger writes, land whole and in order', async () => {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) chunks.push(randomBytes(i % 97 === 0 ? 300_000 : 1 + ((i * 7919) % 16_384)));
+    const w = await fileWriter(join(dir, 'c.part'), join(dir, 'c'));
+    for (const c of chunks) await w.write(c);
+    expect(await w.commit()).toBe(join(dir, 'c'));
+    expect(readFileSync(join(dir, 'c')).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('a last chunk smaller than a write batch is written by commit', async () => {
+    const w = await fileWriter(join(dir, 'd.part'), join(dir, 'd'));
+    await w.write(Buffer.from('short'));
+    await w.commit();
+    expect(readFileSync(join(dir, 'd'), 'utf8')).toBe('short');
+  });
+
   it('abort with writes in flight removes the temp file and never creates the final one', async () => {
     const w = await fileWriter(join(dir, 'b.part'), join(dir, 'b'));
     for (let i = 0; i < 20; i++) void w.write(randomBytes(1 << 20));
