@@ -1,5 +1,8 @@
 #!/usr/bin/env -S node --
 import { main } from './main.js';
+import { tuneV8 } from './v8-flags.js';
+
+tuneV8();
 
 // Ctrl-C: abort the running command so it can clean up; a second Ctrl-C exits at once.
 const controller = new AbortController();

@@ -18,6 +18,9 @@ import { networkRequestFrom } from './network/options.js';
 import { UsageError } from './errors.js';
 import { runRequestFrom, splitCommand } from './run-options.js';
 import { templateHelp, templateOptions } from './template-options.js';
+import { tuneV8 } from './v8-flags.js';
+
+tuneV8();
 
 export async function runTemplate(argv: string[], io: Io): Promise<number> {
   let parsed;
