@@ -8,7 +8,7 @@
 // blob cache, skopeo's OCI dir, temp files of both sides, a copy of the archive) is on a tmpfs
 // (/dev/shm), so that disk noise does not decide the ratio; --work-dir DIR puts it elsewhere.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -117,6 +117,17 @@ if (opt.tools) {
   const wanted = new Set(opt.tools.split(','));
   for (const id of Object.keys(tools)) if (!wanted.has(id)) delete tools[id];
 }
+// CPU seconds docker-registry has used so far (it shares the cores with the side being timed).
+const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+const registryCpu = () => {
+  try {
+    const stat = readFileSync(`/proc/${registry.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / ticks;
+  } catch {
+    return 0;
+  }
+};
 const runs = new Map();
 log(`${rounds} round(s), work dir ${work}, load average ${loadavg()[0].toFixed(2)}`);
 for (let round = 1; round <= rounds; round++) {
@@ -127,15 +138,19 @@ for (let round = 1; round <= rounds; round++) {
       clean();
       let wall = 0;
       let rss = 0;
+      let cpu = 0;
+      const served0 = registryCpu();
       for (const [cmd, args] of steps) {
         const m = measure(cmd, args, { env: childEnv });
         wall += m.wall;
         rss = Math.max(rss, m.rssMiB ?? 0);
+        cpu += m.cpu ?? 0;
       }
+      const served = registryCpu() - served0;
       const key = `${img.name}/${id}`;
       if (!runs.has(key)) runs.set(key, []);
-      runs.get(key).push({ wall, rss });
-      log(`  round ${round} ${img.name.padEnd(11)} ${id.padEnd(13)} ${wall.toFixed(3)}s rss ${rss.toFixed(0)}MiB`);
+      runs.get(key).push({ wall, rss, cpu, served });
+      log(`  round ${round} ${img.name.padEnd(11)} ${id.padEnd(13)} ${wall.toFixed(3)}s cpu ${cpu.toFixed(2)}s (+ registry ${served.toFixed(2)}s) rss ${rss.toFixed(0)}MiB`);
     }
   }
 }
@@ -154,9 +169,9 @@ if (opt.profile) {
   }
 }
 
-// A subset run prints its medians only (and writes no results file).
-if (opt.tools || opt.shape !== 'all') {
-  for (const [key, r] of runs) log(`${key}: median ${median(r.map((x) => x.wall)).toFixed(3)}s, peak RSS ${Math.max(...r.map((x) => x.rss)).toFixed(0)} MiB`);
+// A subset or --quick run prints its medians only (and writes no results file).
+if (opt.tools || opt.shape !== 'all' || opt.quick) {
+  for (const [key, r] of runs) log(`${key}: median ${median(r.map((x) => x.wall)).toFixed(3)}s, cpu ${median(r.map((x) => x.cpu)).toFixed(2)}s + registry ${median(r.map((x) => x.served)).toFixed(2)}s, peak RSS ${Math.max(...r.map((x) => x.rss)).toFixed(0)} MiB`);
   process.exit(0);
 }
 
@@ -172,7 +187,9 @@ clean();
 const results = images.map((img) => {
   const med = (id) => {
     const r = runs.get(`${img.name}/${id}`);
-    return r?.length ? { wall: median(r.map((x) => x.wall)), rssMiB: Math.max(...r.map((x) => x.rss)) } : null;
+    return r?.length
+      ? { wall: median(r.map((x) => x.wall)), cpu: median(r.map((x) => x.cpu)), registryCpu: median(r.map((x) => x.served)), rssMiB: Math.max(...r.map((x) => x.rss)) }
+      : null;
   };
   const archive = med('archive');
   const cold = med('pull-cold');
@@ -197,6 +214,7 @@ for (const r of results) {
     `${r.image}: cold pull ${r.pullCold.wall.toFixed(2)}s${r.skopeoUmoci ? ` = ${r.coldVsSkopeoUmoci.toFixed(2)}× skopeo+umoci (${r.skopeoUmoci.wall.toFixed(2)}s; target ≤ 0.5×)` : ''}` +
       ` (filling a cache ${r.pullColdFillingCache.wall.toFixed(2)}s${r.skopeoUmoci ? ` = ${r.coldFillingCacheVsSkopeoUmoci.toFixed(2)}×` : ''}); ` +
       `warm ${r.pullWarm.wall.toFixed(2)}s = ${r.warmVsArchive.toFixed(2)}× the archive (target ≤ 1.1×), ${r.warmDownloaded} downloaded; ` +
+      `CPU (user+sys, median) cold ${r.pullCold.cpu.toFixed(2)}s + registry ${r.pullCold.registryCpu.toFixed(2)}s${r.skopeoUmoci ? `, skopeo+umoci ${r.skopeoUmoci.cpu.toFixed(2)}s + registry ${r.skopeoUmoci.registryCpu.toFixed(2)}s` : ''}; ` +
       `peak RSS ${Math.max(r.pullCold.rssMiB, r.pullColdFillingCache.rssMiB, r.pullWarm.rssMiB).toFixed(0)} MiB (target < 150)`,
   );
 }
